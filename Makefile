@@ -76,7 +76,7 @@ kernel-debug:
 	bash kernel/build.sh --debug
 
 vm-run: all
-	bash test/vm/run.sh -- $(CMD)
+	bash test/vm/run.sh -c "$$CMD"
 
 vm-test: all
 	bash test/vm/suite.sh
