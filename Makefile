@@ -14,11 +14,9 @@ CSTD := -std=gnu11
 OPT ?= -O2 -g
 # fio's own headers: the engine is built against the source of the very fio
 # that loads it (see engines/fio-source.sh).
-FIO_CPPFLAGS := -I$(FIO_SRC) -include $(FIO_SRC)/config-host.h \
+# -isystem: fio's headers trip -Wextra in ways that are not ours to fix.
+FIO_CPPFLAGS := -isystem $(FIO_SRC) -include $(FIO_SRC)/config-host.h \
 	-D_GNU_SOURCE -D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 -DFIO_INTERNAL
-# fio's headers trip -Wextra in ways that are not ours to fix.
-FIO_WNO := -Wno-sign-compare -Wno-unused-parameter \
-	-Wno-missing-field-initializers
 
 ENGINE := $(BUILD)/fhandle.so
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
@@ -41,7 +39,7 @@ $(FIO_SRC)/config-host.h: engines/fio-source.sh
 
 $(ENGINE): engines/fhandle.c engines/fhandle_uring.h $(FIO_SRC)/config-host.h
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(OPT) $(WARN) $(FIO_WNO) -fPIC -shared \
+	$(CC) $(CSTD) $(OPT) $(WARN) -fPIC -shared \
 		$(FIO_CPPFLAGS) $(EXTRA_CFLAGS) -o $@ $< -luring $(EXTRA_LDFLAGS)
 
 $(BUILD)/examples/%: examples/%.c engines/fhandle_uring.h

@@ -1,0 +1,1201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fhandle: a fio ioengine for file-handle metadata operations.
+ *
+ * One io_u is one metadata operation on io_u->file.  DDIR_READ runs the
+ * "read" operation (by default open by handle + close), DDIR_WRITE runs the
+ * "write" operation (by default encode a handle), so fio's read and write
+ * statistics keep the two apart.  Operations go to the kernel either as
+ * io_uring SQEs (the proposed IORING_OP_NAME_TO_HANDLE_AT and
+ * IORING_OP_OPEN_BY_HANDLE_AT, plus OPENAT, READ and CLOSE) or as plain
+ * syscalls, chosen by fh_backend with the same job file.
+ *
+ * Handles are encoded once per file before the timed phase and kept in one
+ * arena; the engine keeps no fd per file, only one per mount.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include "fio.h"
+#include "optgroup.h"
+#include "fhandle-fio-version.h"
+#include "fhandle_uring.h"
+
+/* fio's name for this engine, and the prefix of every message */
+#define FH_NAME		"fhandle"
+#define FH_SQES_PER_OP	3	/* open, read, close */
+
+enum fh_backend { FH_BACKEND_URING, FH_BACKEND_SYNC };
+
+enum fh_op {
+	FH_OP_ENCODE,		/* name_to_handle_at */
+	FH_OP_OPEN,		/* open_by_handle_at + close */
+	FH_OP_OPEN_READ,	/* open_by_handle_at + read bs + close */
+	FH_OP_OPENAT,		/* openat by path + close */
+	FH_OP_OPENAT_READ,	/* openat by path + read bs + close */
+};
+
+/* What a CQE completed: kept in the low bits of user_data. */
+enum fh_step {
+	FH_STEP_ENCODE,
+	FH_STEP_OPEN,
+	FH_STEP_READ,
+	FH_STEP_CLOSE,
+	FH_STEP_MASK = 3,
+};
+
+struct fh_options {
+	void *pad;		/* fio keeps its own pointer here */
+	unsigned int backend;
+	unsigned int read_op;
+	unsigned int write_op;
+	char *open_flags;
+	unsigned int fixedfiles;
+	unsigned int force_async;
+	unsigned int sqpoll;
+	unsigned int encode_opcode;
+	unsigned int open_opcode;
+	unsigned int cold_cache;
+};
+
+/* Per-io_u state: the output of an encode, and the fd of an open. */
+struct fh_iou {
+	struct io_u *io_u;
+	int pending;		/* CQEs still to come */
+	int error;		/* first error of the operation */
+	int mount_id;
+	struct file_handle fh;
+	unsigned char fh_bytes[MAX_HANDLE_SZ];
+};
+
+struct fh_mount {
+	int mount_id;
+	int fd;
+};
+
+struct fh_data {
+	enum fh_backend backend;
+	int open_flags;
+	/* encoded handles, one per file, found through f->engine_pos */
+	unsigned char *arena;
+	size_t arena_len, arena_cap;
+	struct fh_mount *mounts;
+	unsigned int nr_mounts;
+	/* uring backend */
+	struct io_uring ring;
+	bool ring_ready;
+	unsigned int sqe_flags;
+	struct fh_iou *ious;	/* per io_u, by io_u->index */
+	struct io_u **events;
+	unsigned int nr_events;
+	unsigned int queued;	/* SQEs prepared but not submitted */
+	struct io_u **submit_list;	/* io_us queued since the last commit */
+	unsigned int nr_submit;
+};
+
+/* f->engine_pos: the handle's offset in the arena and its mount index */
+#define FH_POS_MOUNT_SHIFT	48
+#define FH_POS_OFF_MASK		((1ULL << FH_POS_MOUNT_SHIFT) - 1)
+
+static inline struct file_handle *fh_file_handle(struct fh_data *fhd,
+						 struct fio_file *f)
+{
+	return (struct file_handle *)(fhd->arena +
+				      (f->engine_pos & FH_POS_OFF_MASK));
+}
+
+static inline int fh_file_mount_fd(struct fh_data *fhd, struct fio_file *f)
+{
+	return fhd->mounts[f->engine_pos >> FH_POS_MOUNT_SHIFT].fd;
+}
+
+static enum fh_op fh_io_u_op(struct thread_data *td, struct io_u *io_u)
+{
+	struct fh_options *o = td->eo;
+
+	return io_u->ddir == DDIR_READ ? o->read_op : o->write_op;
+}
+
+static bool fh_op_by_handle(enum fh_op op)
+{
+	return op == FH_OP_OPEN || op == FH_OP_OPEN_READ;
+}
+
+static bool fh_op_reads(enum fh_op op)
+{
+	return op == FH_OP_OPEN_READ || op == FH_OP_OPENAT_READ;
+}
+
+/* The operations this job can issue: only its directions count. */
+static bool fh_job_uses(struct thread_data *td, bool (*pred)(enum fh_op))
+{
+	struct fh_options *o = td->eo;
+
+	return (td_read(td) && pred(o->read_op)) ||
+	       (td_write(td) && pred(o->write_op));
+}
+
+static bool fh_op_is_encode(enum fh_op op)
+{
+	return op == FH_OP_ENCODE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Set-up: open flags, handles, mounts                                 */
+
+static const struct {
+	const char *name;
+	int flag;
+} fh_flag_names[] = {
+	{ "rdonly", O_RDONLY },	{ "wronly", O_WRONLY },
+	{ "rdwr", O_RDWR },	{ "path", O_PATH },
+	{ "nonblock", O_NONBLOCK }, { "cloexec", O_CLOEXEC },
+	{ "noatime", O_NOATIME }, { "direct", O_DIRECT },
+	{ "sync", O_SYNC },	{ "noctty", O_NOCTTY },
+	{ "nofollow", O_NOFOLLOW },
+};
+
+/* "rdonly,noatime" or "rdonly+noatime" into O_* flags; -1 if unknown */
+static int fh_parse_open_flags(struct thread_data *td, const char *spec)
+{
+	char *copy, *tok, *save = NULL;
+	int flags = 0;
+	size_t i;
+
+	if (!spec || !*spec)
+		return O_RDONLY;
+	copy = strdup(spec);
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ",+|", &save); tok;
+	     tok = strtok_r(NULL, ",+|", &save)) {
+		for (i = 0; i < FIO_ARRAY_SIZE(fh_flag_names); i++)
+			if (!strcmp(tok, fh_flag_names[i].name))
+				break;
+		if (i == FIO_ARRAY_SIZE(fh_flag_names)) {
+			log_err(FH_NAME ": unknown fh_open_flags value '%s' "
+				"(known: rdonly wronly rdwr path nonblock "
+				"cloexec noatime direct sync noctty nofollow)\n",
+				tok);
+			td_verror(td, EINVAL, "fh_open_flags");
+			free(copy);
+			return -1;
+		}
+		flags |= fh_flag_names[i].flag;
+	}
+	free(copy);
+	return flags;
+}
+
+static int fh_arena_reserve(struct fh_data *fhd, size_t len)
+{
+	size_t cap = fhd->arena_cap ? fhd->arena_cap : 4096;
+	unsigned char *p;
+
+	if (fhd->arena_len + len <= fhd->arena_cap)
+		return 0;
+	while (cap < fhd->arena_len + len)
+		cap *= 2;
+	p = realloc(fhd->arena, cap);
+	if (!p)
+		return -ENOMEM;
+	fhd->arena = p;
+	fhd->arena_cap = cap;
+	return 0;
+}
+
+/* The index of an fd on the mount that holds @path, opening one if new. */
+static int fh_mount_index(struct thread_data *td, struct fh_data *fhd,
+			  int mount_id, const char *path)
+{
+	char dir[PATH_MAX];
+	struct fh_mount *m;
+	char *slash;
+	unsigned int i;
+	int mfd;
+
+	for (i = 0; i < fhd->nr_mounts; i++)
+		if (fhd->mounts[i].mount_id == mount_id)
+			return i;
+	if (fhd->nr_mounts == 1U << (64 - FH_POS_MOUNT_SHIFT)) {
+		log_err(FH_NAME ": too many mounts in one job\n");
+		return -1;
+	}
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	/* open_by_handle_at wants a real fd (not O_PATH) on the mount */
+	mfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0) {
+		log_err(FH_NAME ": cannot open %s as the mount fd: %s\n", dir,
+			strerror(errno));
+		td_verror(td, errno, "open mount fd");
+		return -1;
+	}
+	m = realloc(fhd->mounts, (fhd->nr_mounts + 1) * sizeof(*m));
+	if (!m) {
+		close(mfd);
+		td_verror(td, ENOMEM, "realloc");
+		return -1;
+	}
+	fhd->mounts = m;
+	m[fhd->nr_mounts].mount_id = mount_id;
+	m[fhd->nr_mounts].fd = mfd;
+	return fhd->nr_mounts++;
+}
+
+static void fh_explain_encode_error(const char *path, int err)
+{
+	switch (err) {
+	case EOPNOTSUPP:
+		log_err(FH_NAME ": the filesystem of %s cannot export file "
+			"handles (name_to_handle_at: %s)\n", path,
+			strerror(err));
+		break;
+	case ENOENT:
+		log_err(FH_NAME ": %s does not exist; the engine encodes "
+			"the files fio lays out (create_serialize=0 is not "
+			"supported)\n", path);
+		break;
+	default:
+		log_err(FH_NAME ": name_to_handle_at(%s): %s\n", path,
+			strerror(err));
+	}
+}
+
+/* Encode one file's handle with the syscall and append it to the arena. */
+static int fh_encode_file(struct thread_data *td, struct fh_data *fhd,
+			  struct fio_file *f)
+{
+	struct {
+		struct file_handle fh;
+		unsigned char bytes[MAX_HANDLE_SZ];
+	} h;
+	size_t len;
+	int mount_id, idx;
+
+	h.fh.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, f->file_name, &h.fh, &mount_id, 0)) {
+		fh_explain_encode_error(f->file_name, errno);
+		td_verror(td, errno, "name_to_handle_at");
+		return 1;
+	}
+	idx = fh_mount_index(td, fhd, mount_id, f->file_name);
+	if (idx < 0)
+		return 1;
+
+	len = (sizeof(h.fh) + h.fh.handle_bytes + 7) & ~(size_t)7;
+	if (fh_arena_reserve(fhd, len)) {
+		td_verror(td, ENOMEM, "handle arena");
+		return 1;
+	}
+	memcpy(fhd->arena + fhd->arena_len, &h, sizeof(h.fh) + h.fh.handle_bytes);
+	f->engine_pos = ((uint64_t)idx << FH_POS_MOUNT_SHIFT) | fhd->arena_len;
+	fhd->arena_len += len;
+	return 0;
+}
+
+static int fh_encode_all(struct thread_data *td, struct fh_data *fhd)
+{
+	struct fio_file *f;
+	unsigned int i;
+
+	for_each_file(td, f, i)
+		if (fh_encode_file(td, fhd, f))
+			return 1;
+	/* hand back what the doubling over-allocated */
+	if (fhd->arena_len && fhd->arena_len < fhd->arena_cap) {
+		unsigned char *p = realloc(fhd->arena, fhd->arena_len);
+
+		if (p) {
+			fhd->arena = p;
+			fhd->arena_cap = fhd->arena_len;
+		}
+	}
+	return 0;
+}
+
+/*
+ * One open by handle with the syscall before the timed phase, so that a
+ * missing CAP_DAC_READ_SEARCH is a clear error instead of a run of EPERMs.
+ */
+static int fh_check_open_by_handle(struct thread_data *td, struct fh_data *fhd)
+{
+	struct fio_file *f = td->files[0];
+	int ofd;
+
+	ofd = open_by_handle_at(fh_file_mount_fd(fhd, f), fh_file_handle(fhd, f),
+				fhd->open_flags);
+	if (ofd >= 0) {
+		close(ofd);
+		return 0;
+	}
+	if (errno == EPERM)
+		log_err(FH_NAME ": open_by_handle_at needs CAP_DAC_READ_SEARCH; "
+			"run as root, or measure opens by path with "
+			"fh_read_op=openat\n");
+	else
+		log_err(FH_NAME ": open_by_handle_at(%s): %s\n", f->file_name,
+			strerror(errno));
+	td_verror(td, errno, "open_by_handle_at");
+	return 1;
+}
+
+static int fh_drop_caches(struct thread_data *td)
+{
+	int dfd;
+
+	sync();
+	dfd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	if (dfd < 0 || write(dfd, "2", 1) != 1) {
+		int err = errno;
+
+		log_err(FH_NAME ": fh_cold_cache needs root: cannot write "
+			"/proc/sys/vm/drop_caches: %s\n", strerror(err));
+		if (dfd >= 0)
+			close(dfd);
+		td_verror(td, err, "drop_caches");
+		return 1;
+	}
+	close(dfd);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The uring backend: ring set-up and opcode verification             */
+
+static void fh_no_opcode(struct thread_data *td, const char *name,
+			 unsigned int opcode)
+{
+	struct utsname u;
+
+	if (uname(&u))
+		strcpy(u.release, "(unknown)");
+	log_err(FH_NAME ": kernel %s has no %s (io_uring opcode %u): use "
+		"fh_backend=sync, or run fio on the patched kernel in the "
+		"VM: make vm-run CMD='fio <jobfile>' (see kernel/README.md)\n",
+		u.release, name, opcode);
+	td_verror(td, EOPNOTSUPP, "io_uring probe");
+}
+
+/* Submit the one SQE prepared at the tail and wait for its result. */
+static int fh_ring_sync_one(struct fh_data *fhd)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	ret = io_uring_submit_and_wait(&fhd->ring, 1);
+	if (ret < 0)
+		return ret;
+	ret = io_uring_wait_cqe(&fhd->ring, &cqe);
+	if (ret < 0)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(&fhd->ring, cqe);
+	return ret;
+}
+
+/*
+ * A probe that says "supported" proves nothing (6.19+ kernels use 63 and
+ * 64 for other opcodes), so encode the first file through the ring and
+ * compare with the handle the syscall gave.
+ */
+static int fh_verify_encode_opcode(struct thread_data *td,
+				   struct fh_data *fhd, unsigned int opcode)
+{
+	struct fio_file *f = td->files[0];
+	struct file_handle *want = fh_file_handle(fhd, f);
+	struct fh_iou out;
+	int res;
+
+	memset(&out, 0, sizeof(out));
+	out.fh.handle_bytes = MAX_HANDLE_SZ;
+	out.mount_id = -1;
+	fh_prep_name_to_handle(io_uring_get_sqe(&fhd->ring), opcode,
+			       AT_FDCWD, f->file_name, &out.fh,
+			       &out.mount_id, 0);
+	res = fh_ring_sync_one(fhd);
+	if (res == 0 && out.fh.handle_bytes == want->handle_bytes &&
+	    out.fh.handle_type == want->handle_type &&
+	    !memcmp(out.fh.f_handle, want->f_handle, want->handle_bytes) &&
+	    out.mount_id == fhd->mounts[f->engine_pos >>
+				       FH_POS_MOUNT_SHIFT].mount_id)
+		return 0;
+	log_err(FH_NAME ": io_uring opcode %u does not behave as "
+		"IORING_OP_NAME_TO_HANDLE_AT (res=%d%s): this kernel uses it "
+		"for something else; set fh_encode_opcode to the right "
+		"number\n", opcode, res, res ? "" : ", handle differs");
+	td_verror(td, EPROTO, "verify encode opcode");
+	return 1;
+}
+
+/* Open the first file by handle through the ring: is it the same inode? */
+static int fh_verify_open_opcode(struct thread_data *td, struct fh_data *fhd,
+				 unsigned int opcode)
+{
+	struct fio_file *f = td->files[0];
+	struct stat want, got;
+	int res, ok = 0;
+
+	if (stat(f->file_name, &want)) {
+		td_verror(td, errno, "stat");
+		return 1;
+	}
+	fh_prep_open_by_handle(io_uring_get_sqe(&fhd->ring), opcode,
+			       fh_file_mount_fd(fhd, f), fh_file_handle(fhd, f),
+			       O_RDONLY | O_CLOEXEC);
+	res = fh_ring_sync_one(fhd);
+	if (res >= 0) {
+		ok = !fstat(res, &got) && got.st_ino == want.st_ino &&
+		     got.st_dev == want.st_dev;
+		close(res);
+	}
+	if (ok)
+		return 0;
+	if (res == -EPERM)
+		log_err(FH_NAME ": open by handle needs CAP_DAC_READ_SEARCH\n");
+	else
+		log_err(FH_NAME ": io_uring opcode %u does not behave as "
+			"IORING_OP_OPEN_BY_HANDLE_AT (res=%d%s): this kernel "
+			"uses it for something else; set fh_open_opcode to the "
+			"right number\n", opcode, res,
+			res >= 0 ? ", other inode" : "");
+	td_verror(td, res == -EPERM ? EPERM : EPROTO, "verify open opcode");
+	return 1;
+}
+
+static int fh_check_opcodes(struct thread_data *td, struct fh_data *fhd)
+{
+	struct fh_options *o = td->eo;
+	struct io_uring_probe *probe;
+	bool encode = fh_job_uses(td, fh_op_is_encode);
+	bool open = fh_job_uses(td, fh_op_by_handle);
+	int ret = 1;
+
+	probe = io_uring_get_probe_ring(&fhd->ring);
+	if (!probe) {
+		td_verror(td, EOPNOTSUPP, "io_uring probe");
+		return 1;
+	}
+	if (encode && !io_uring_opcode_supported(probe, o->encode_opcode))
+		fh_no_opcode(td, "IORING_OP_NAME_TO_HANDLE_AT",
+			     o->encode_opcode);
+	else if (open && !io_uring_opcode_supported(probe, o->open_opcode))
+		fh_no_opcode(td, "IORING_OP_OPEN_BY_HANDLE_AT",
+			     o->open_opcode);
+	else if (encode && fh_verify_encode_opcode(td, fhd, o->encode_opcode))
+		;
+	else if (open && fh_verify_open_opcode(td, fhd, o->open_opcode))
+		;
+	else
+		ret = 0;
+	io_uring_free_probe(probe);
+	return ret;
+}
+
+static int fh_ring_setup(struct thread_data *td, struct fh_data *fhd)
+{
+	struct fh_options *o = td->eo;
+	struct io_uring_params p;
+	unsigned int entries;
+	int ret;
+
+	/* every operation is at most FH_SQES_PER_OP SQEs in flight at once */
+	entries = td->o.iodepth * FH_SQES_PER_OP;
+	if (td->o.iodepth > 32768 / FH_SQES_PER_OP) {
+		log_err(FH_NAME ": iodepth=%u needs %u SQEs, more than an "
+			"io_uring can hold (32768); the most is iodepth=%u\n",
+			td->o.iodepth, entries, 32768 / FH_SQES_PER_OP);
+		td_verror(td, EINVAL, "iodepth");
+		return 1;
+	}
+	memset(&p, 0, sizeof(p));
+	if (o->sqpoll)
+		p.flags |= IORING_SETUP_SQPOLL;
+	ret = io_uring_queue_init_params(entries, &fhd->ring, &p);
+	if (ret < 0) {
+		log_err(FH_NAME ": io_uring_queue_init(%u entries%s): %s\n",
+			entries, o->sqpoll ? ", SQPOLL" : "", strerror(-ret));
+		td_verror(td, -ret, "io_uring_queue_init");
+		return 1;
+	}
+	fhd->ring_ready = true;
+	if (o->fixedfiles) {
+		/* one fixed slot per io_u: io_u->index */
+		ret = io_uring_register_files_sparse(&fhd->ring,
+						     td->o.iodepth);
+		if (ret < 0) {
+			log_err(FH_NAME ": registering %u fixed files: %s\n",
+				td->o.iodepth, strerror(-ret));
+			td_verror(td, -ret, "io_uring_register_files_sparse");
+			return 1;
+		}
+	}
+	fhd->sqe_flags = o->force_async ? IOSQE_ASYNC : 0;
+	fhd->events = calloc(td->o.iodepth, sizeof(*fhd->events));
+	fhd->submit_list = calloc(td->o.iodepth, sizeof(*fhd->submit_list));
+	if (!fhd->events || !fhd->submit_list) {
+		td_verror(td, ENOMEM, "calloc");
+		return 1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The engine's hooks                                                  */
+
+static int fh_check_options(struct thread_data *td, struct fh_data *fhd)
+{
+	struct fh_options *o = td->eo;
+
+	if (td_trim(td)) {
+		log_err(FH_NAME ": trims have no meaning here; use read "
+			"(handle-open) and write (handle-encode)\n");
+		return 1;
+	}
+	if (fhd->backend == FH_BACKEND_SYNC &&
+	    (o->fixedfiles || o->force_async || o->sqpoll)) {
+		log_err(FH_NAME ": fh_fixedfiles, fh_force_async and fh_sqpoll "
+			"need fh_backend=uring\n");
+		return 1;
+	}
+	if (o->fixedfiles && (fhd->open_flags & O_CLOEXEC)) {
+		log_err(FH_NAME ": cloexec has no meaning for fixed files\n");
+		return 1;
+	}
+	if (fh_job_uses(td, fh_op_reads) && (fhd->open_flags & O_PATH)) {
+		log_err(FH_NAME ": an O_PATH fd cannot be read; drop 'path' "
+			"from fh_open_flags or choose an operation without "
+			"read\n");
+		return 1;
+	}
+	return 0;
+}
+
+static void fh_cleanup(struct thread_data *td)
+{
+	struct fh_data *fhd = td->io_ops_data;
+	unsigned int i;
+
+	if (!fhd)
+		return;
+	if (fhd->ring_ready)
+		io_uring_queue_exit(&fhd->ring);
+	for (i = 0; i < fhd->nr_mounts; i++)
+		close(fhd->mounts[i].fd);
+	free(fhd->mounts);
+	free(fhd->arena);
+	free(fhd->events);
+	free(fhd->submit_list);
+	free(fhd->ious);
+	free(fhd);
+	td->io_ops_data = NULL;
+}
+
+/*
+ * The engine reads fio's structs; a build against other headers than the
+ * loading fio's would read garbage, so check what can be checked.
+ */
+static int fh_check_fio_abi(struct thread_data *td);
+
+static int fh_init(struct thread_data *td)
+{
+	struct fh_options *o = td->eo;
+	struct fh_data *fhd;
+
+	if (fh_check_fio_abi(td))
+		return 1;
+	fhd = calloc(1, sizeof(*fhd));
+	if (!fhd) {
+		td_verror(td, ENOMEM, "calloc");
+		return 1;
+	}
+	td->io_ops_data = fhd;
+	fhd->backend = o->backend;
+	fhd->open_flags = fh_parse_open_flags(td, o->open_flags);
+	/* files have no fd, so fio's fadvise on open has nothing to act on */
+	td->o.fadvise_hint = F_ADV_NONE;
+
+	if (fhd->open_flags < 0 || fh_check_options(td, fhd))
+		goto fail;
+	fhd->ious = calloc(td->o.iodepth, sizeof(*fhd->ious));
+	if (!fhd->ious) {
+		td_verror(td, ENOMEM, "calloc");
+		goto fail;
+	}
+	if (fh_encode_all(td, fhd))
+		goto fail;
+	if (fh_job_uses(td, fh_op_by_handle) &&
+	    fh_check_open_by_handle(td, fhd))
+		goto fail;
+	if (fhd->backend == FH_BACKEND_URING &&
+	    (fh_ring_setup(td, fhd) || fh_check_opcodes(td, fhd)))
+		goto fail;
+	return 0;
+fail:
+	if (!td->error)
+		td_verror(td, EINVAL, FH_NAME " init");
+	fh_cleanup(td);
+	return 1;
+}
+
+/* Runs after init_io_u: the last step before the timed phase. */
+static int fh_post_init(struct thread_data *td)
+{
+	struct fh_options *o = td->eo;
+
+	if (o->cold_cache)
+		return fh_drop_caches(td);
+	return 0;
+}
+
+/* io_u->index shares a union with io_u->engine_data: index the state. */
+static inline struct fh_iou *fh_iou_of(struct fh_data *fhd, struct io_u *io_u)
+{
+	return &fhd->ious[io_u->index];
+}
+
+static int fh_io_u_init(struct thread_data *td, struct io_u *io_u)
+{
+	struct fh_data *fhd = td->io_ops_data;
+	struct fh_iou *iou = fh_iou_of(fhd, io_u);
+
+	iou->io_u = io_u;
+	return 0;
+}
+
+/* Files have no fd: a handle-open or openat makes one per operation. */
+static int fh_open_file(struct thread_data *td, struct fio_file *f)
+{
+	(void)td;
+	(void)f;
+	return 0;
+}
+
+static int fh_close_file(struct thread_data *td, struct fio_file *f)
+{
+	(void)td;
+	(void)f;
+	return 0;
+}
+
+static int fh_invalidate(struct thread_data *td, struct fio_file *f)
+{
+	(void)td;
+	(void)f;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The sync backend: each operation as plain syscalls, inline          */
+
+static int fh_sync_open(struct fh_data *fhd, struct io_u *io_u, enum fh_op op)
+{
+	struct fio_file *f = io_u->file;
+
+	if (fh_op_by_handle(op))
+		return open_by_handle_at(fh_file_mount_fd(fhd, f),
+					 fh_file_handle(fhd, f), fhd->open_flags);
+	return openat(AT_FDCWD, f->file_name, fhd->open_flags);
+}
+
+/* Returns 0 or an errno; sets io_u->resid for short reads. */
+static int fh_sync_op(struct fh_data *fhd, struct io_u *io_u, enum fh_op op)
+{
+	struct fh_iou *iou = fh_iou_of(fhd, io_u);
+	ssize_t got;
+	int ofd, err = 0;
+
+	if (op == FH_OP_ENCODE) {
+		iou->fh.handle_bytes = MAX_HANDLE_SZ;
+		if (name_to_handle_at(AT_FDCWD, io_u->file->file_name,
+				      &iou->fh, &iou->mount_id, 0))
+			return errno;
+		return 0;
+	}
+	ofd = fh_sync_open(fhd, io_u, op);
+	if (ofd < 0)
+		return errno;
+	if (fh_op_reads(op)) {
+		got = pread(ofd, io_u->xfer_buf, io_u->xfer_buflen,
+			    io_u->offset);
+		if (got < 0)
+			err = errno;
+		else
+			io_u->resid = io_u->xfer_buflen - got;
+	}
+	if (close(ofd) && !err)
+		err = errno;
+	return err;
+}
+
+static enum fio_q_status fh_queue_sync(struct thread_data *td,
+				       struct io_u *io_u)
+{
+	struct fh_data *fhd = td->io_ops_data;
+
+	if (fio_fill_issue_time(td))
+		fio_gettime(&io_u->issue_time, NULL);
+	if (ddir_sync(io_u->ddir))
+		io_u->error = 0;	/* nothing is written: nothing to sync */
+	else
+		io_u->error = fh_sync_op(fhd, io_u, fh_io_u_op(td, io_u));
+	if (io_u->error)
+		io_u->resid = io_u->xfer_buflen;
+	io_u_mark_submit(td, 1);
+	io_u_mark_complete(td, 1);
+	return FIO_Q_COMPLETED;
+}
+
+/* ------------------------------------------------------------------ */
+/* The uring backend: operations as SQEs                               */
+
+static inline uint64_t fh_user_data(struct fh_iou *iou, enum fh_step step)
+{
+	return (uint64_t)(uintptr_t)iou | step;
+}
+
+static struct io_uring_sqe *fh_get_sqe(struct fh_data *fhd)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&fhd->ring);
+
+	/* the ring holds FH_SQES_PER_OP per io_u: it cannot be full */
+	assert(sqe);
+	return sqe;
+}
+
+/* After an SQE's prep (which clears flags): tag it and count it. */
+static void fh_sqe_ready(struct fh_data *fhd, struct fh_iou *iou,
+			 struct io_uring_sqe *sqe, enum fh_step step,
+			 unsigned int flags)
+{
+	io_uring_sqe_set_data64(sqe, fh_user_data(iou, step));
+	sqe->flags |= flags | fhd->sqe_flags;
+	iou->pending++;
+	fhd->queued++;
+}
+
+/* The open of an open operation; direct into slot io_u->index if fixed. */
+static void fh_prep_open(struct thread_data *td, struct fh_iou *iou,
+			 enum fh_op op)
+{
+	struct fh_data *fhd = td->io_ops_data;
+	struct fh_options *o = td->eo;
+	struct fio_file *f = iou->io_u->file;
+	struct io_uring_sqe *sqe = fh_get_sqe(fhd);
+
+	if (fh_op_by_handle(op))
+		fh_prep_open_by_handle(sqe, o->open_opcode,
+				       fh_file_mount_fd(fhd, f),
+				       fh_file_handle(fhd, f), fhd->open_flags);
+	else
+		io_uring_prep_openat(sqe, AT_FDCWD, f->file_name,
+				     fhd->open_flags, 0);
+	if (o->fixedfiles)
+		sqe->file_index = iou->io_u->index + 1;
+	/* with a fixed slot the whole operation is one linked chain */
+	fh_sqe_ready(fhd, iou, sqe, FH_STEP_OPEN,
+		     o->fixedfiles ? IOSQE_IO_LINK : 0);
+}
+
+/*
+ * The read and close that follow an open: fd_or_slot is a fixed slot or a
+ * normal fd.  The close is hard-linked to the read so that a failed or
+ * short read still closes.
+ */
+static void fh_prep_read_close(struct thread_data *td, struct fh_iou *iou,
+			       enum fh_op op, int fd_or_slot)
+{
+	struct fh_data *fhd = td->io_ops_data;
+	struct fh_options *o = td->eo;
+	struct io_u *io_u = iou->io_u;
+	struct io_uring_sqe *sqe;
+
+	if (fh_op_reads(op)) {
+		sqe = fh_get_sqe(fhd);
+		io_uring_prep_read(sqe, fd_or_slot, io_u->xfer_buf,
+				   io_u->xfer_buflen, io_u->offset);
+		fh_sqe_ready(fhd, iou, sqe, FH_STEP_READ, IOSQE_IO_HARDLINK |
+			     (o->fixedfiles ? IOSQE_FIXED_FILE : 0));
+	}
+	sqe = fh_get_sqe(fhd);
+	if (o->fixedfiles)
+		io_uring_prep_close_direct(sqe, fd_or_slot);
+	else
+		io_uring_prep_close(sqe, fd_or_slot);
+	fh_sqe_ready(fhd, iou, sqe, FH_STEP_CLOSE, 0);
+}
+
+static void fh_prep_encode(struct thread_data *td, struct fh_iou *iou)
+{
+	struct fh_data *fhd = td->io_ops_data;
+	struct fh_options *o = td->eo;
+	struct io_uring_sqe *sqe = fh_get_sqe(fhd);
+
+	iou->fh.handle_bytes = MAX_HANDLE_SZ;
+	fh_prep_name_to_handle(sqe, o->encode_opcode, AT_FDCWD,
+			       iou->io_u->file->file_name, &iou->fh,
+			       &iou->mount_id, 0);
+	fh_sqe_ready(fhd, iou, sqe, FH_STEP_ENCODE, 0);
+}
+
+static enum fio_q_status fh_queue_uring(struct thread_data *td,
+					struct io_u *io_u)
+{
+	struct fh_data *fhd = td->io_ops_data;
+	struct fh_options *o = td->eo;
+	struct fh_iou *iou = fh_iou_of(fhd, io_u);
+	enum fh_op op = fh_io_u_op(td, io_u);
+
+	if (ddir_sync(io_u->ddir)) {
+		io_u->error = 0;
+		return FIO_Q_COMPLETED;
+	}
+	iou->pending = 0;
+	iou->error = 0;
+	if (op == FH_OP_ENCODE) {
+		fh_prep_encode(td, iou);
+	} else {
+		fh_prep_open(td, iou, op);
+		if (o->fixedfiles)
+			fh_prep_read_close(td, iou, op, io_u->index);
+	}
+	fhd->submit_list[fhd->nr_submit++] = io_u;
+	return FIO_Q_QUEUED;
+}
+
+static enum fio_q_status fh_queue(struct thread_data *td, struct io_u *io_u)
+{
+	struct fh_data *fhd = td->io_ops_data;
+
+	fio_ro_check(td, io_u);
+	if (fhd->backend == FH_BACKEND_SYNC)
+		return fh_queue_sync(td, io_u);
+	return fh_queue_uring(td, io_u);
+}
+
+/* Stamp the io_us just submitted: slat ends here (see fio_ioring_queued). */
+static void fh_mark_issued(struct thread_data *td, struct fh_data *fhd)
+{
+	struct timespec now;
+	unsigned int i;
+
+	if (fio_fill_issue_time(td)) {
+		fio_gettime(&now, NULL);
+		for (i = 0; i < fhd->nr_submit; i++) {
+			fhd->submit_list[i]->issue_time = now;
+			io_u_queued(td, fhd->submit_list[i]);
+		}
+		if (td->o.read_iolog_file)
+			td->last_issue = now;
+	}
+	io_u_mark_submit(td, fhd->nr_submit);
+	fhd->nr_submit = 0;
+}
+
+static int fh_submit(struct thread_data *td, struct fh_data *fhd,
+		     unsigned int wait_nr)
+{
+	int ret;
+
+	do {
+		ret = io_uring_submit_and_wait(&fhd->ring, wait_nr);
+	} while (ret == -EINTR);
+	if (ret < 0) {
+		td_verror(td, -ret, "io_uring_submit");
+		return ret;
+	}
+	fhd->queued = 0;
+	return 0;
+}
+
+static int fh_commit(struct thread_data *td)
+{
+	struct fh_data *fhd = td->io_ops_data;
+
+	if (fhd->backend == FH_BACKEND_SYNC || !fhd->queued)
+		return 0;
+	if (fh_submit(td, fhd, 0))
+		return -1;
+	fh_mark_issued(td, fhd);
+	return 0;
+}
+
+/* The first error of an operation wins; the cancellations it causes don't. */
+static void fh_set_error(struct fh_iou *iou, int res)
+{
+	if (res < 0 && !iou->error)
+		iou->error = -res;
+}
+
+/* One CQE of an operation; true when the operation is complete. */
+static bool fh_complete_step(struct thread_data *td, struct fh_iou *iou,
+			     enum fh_step step, int res)
+{
+	struct fh_options *o = td->eo;
+	struct io_u *io_u = iou->io_u;
+
+	iou->pending--;
+	fh_set_error(iou, res);
+	switch (step) {
+	case FH_STEP_OPEN:
+		/* a normal fd is known only now: read and close it next */
+		if (res >= 0 && !o->fixedfiles)
+			fh_prep_read_close(td, iou, fh_io_u_op(td, io_u), res);
+		break;
+	case FH_STEP_READ:
+		if (res >= 0)
+			io_u->resid = io_u->xfer_buflen - res;
+		break;
+	default:
+		break;
+	}
+	if (iou->pending)
+		return false;
+	io_u->error = iou->error;
+	if (io_u->error)
+		io_u->resid = io_u->xfer_buflen;
+	return true;
+}
+
+static unsigned int fh_reap(struct thread_data *td, struct fh_data *fhd,
+			    unsigned int max)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, seen = 0;
+
+	io_uring_for_each_cqe(&fhd->ring, head, cqe) {
+		uint64_t ud = io_uring_cqe_get_data64(cqe);
+		struct fh_iou *iou = (void *)(uintptr_t)(ud & ~FH_STEP_MASK);
+
+		seen++;
+		if (fh_complete_step(td, iou, ud & FH_STEP_MASK, cqe->res))
+			fhd->events[fhd->nr_events++] = iou->io_u;
+		if (fhd->nr_events == max)
+			break;
+	}
+	io_uring_cq_advance(&fhd->ring, seen);
+	return fhd->nr_events;
+}
+
+static int fh_getevents(struct thread_data *td, unsigned int min,
+			unsigned int max, const struct timespec *t)
+{
+	struct fh_data *fhd = td->io_ops_data;
+
+	(void)t;
+	fhd->nr_events = 0;
+	if (fhd->backend == FH_BACKEND_SYNC)
+		return 0;
+	for (;;) {
+		fh_reap(td, fhd, max);
+		if (fhd->nr_events >= min || fhd->nr_events == max)
+			break;
+		/* submits the closes that reaping prepared, then waits */
+		if (fh_submit(td, fhd, 1))
+			return -1;
+	}
+	/* closes prepared by the last reap go out now, not at next commit */
+	if (fhd->queued && fh_submit(td, fhd, 0))
+		return -1;
+	return fhd->nr_events;
+}
+
+static struct io_u *fh_event(struct thread_data *td, int event)
+{
+	struct fh_data *fhd = td->io_ops_data;
+
+	return fhd->events[event];
+}
+
+/* ------------------------------------------------------------------ */
+/* fio glue                                                            */
+
+struct ioengine_ops ioengine;
+
+static int fh_check_fio_abi(struct thread_data *td)
+{
+	if (strcmp(fio_version_string, FHANDLE_FIO_VERSION)) {
+		log_err(FH_NAME ": fhandle.so was built against the headers of "
+			"%s but is loaded by %s; rebuild it (make) against "
+			"this fio\n", FHANDLE_FIO_VERSION, fio_version_string);
+		return 1;
+	}
+	/* io_ops lies deep in struct thread_data: a layout skew moves it */
+	if (td->io_ops != &ioengine || td->eo == NULL) {
+		log_err(FH_NAME ": fhandle.so does not match the layout of "
+			"this fio's struct thread_data; rebuild it (make) "
+			"against the source of the installed fio\n");
+		return 1;
+	}
+	return 0;
+}
+
+static struct fio_option options[] = {
+	{
+		.name	= "fh_backend",
+		.lname	= "fhandle backend",
+		.type	= FIO_OPT_STR,
+		.off1	= offsetof(struct fh_options, backend),
+		.help	= "How operations reach the kernel",
+		.def	= "uring",
+		.posval = {
+			{ .ival = "uring", .oval = FH_BACKEND_URING,
+			  .help = "io_uring SQEs, iodepth honoured" },
+			{ .ival = "sync", .oval = FH_BACKEND_SYNC,
+			  .help = "plain syscalls, inline" },
+		},
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+#define FH_OP_POSVALS							\
+		{ .ival = "encode", .oval = FH_OP_ENCODE,		\
+		  .help = "name_to_handle_at by path" },		\
+		{ .ival = "open", .oval = FH_OP_OPEN,			\
+		  .help = "open_by_handle_at + close" },		\
+		{ .ival = "open_read", .oval = FH_OP_OPEN_READ,	\
+		  .help = "open_by_handle_at + read bs + close" },	\
+		{ .ival = "openat", .oval = FH_OP_OPENAT,		\
+		  .help = "openat by path + close" },			\
+		{ .ival = "openat_read", .oval = FH_OP_OPENAT_READ,	\
+		  .help = "openat by path + read bs + close" }
+	{
+		.name	= "fh_read_op",
+		.lname	= "fhandle read operation",
+		.type	= FIO_OPT_STR,
+		.off1	= offsetof(struct fh_options, read_op),
+		.help	= "Operation of a read (DDIR_READ) io_u",
+		.def	= "open",
+		.posval = { FH_OP_POSVALS },
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "fh_write_op",
+		.lname	= "fhandle write operation",
+		.type	= FIO_OPT_STR,
+		.off1	= offsetof(struct fh_options, write_op),
+		.help	= "Operation of a write (DDIR_WRITE) io_u",
+		.def	= "encode",
+		.posval = { FH_OP_POSVALS },
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "fh_open_flags",
+		.lname	= "fhandle open flags",
+		.type	= FIO_OPT_STR_STORE,
+		.off1	= offsetof(struct fh_options, open_flags),
+		.help	= "O_* flags of opens, comma separated: rdonly wronly "
+			  "rdwr path nonblock cloexec noatime direct sync "
+			  "noctty nofollow",
+		.def	= "rdonly",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "fh_fixedfiles",
+		.lname	= "fhandle fixed files",
+		.type	= FIO_OPT_BOOL,
+		.off1	= offsetof(struct fh_options, fixedfiles),
+		.help	= "Open into a registered file table and close with a "
+			  "direct close, as one linked chain (uring)",
+		.def	= "0",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "fh_force_async",
+		.lname	= "fhandle force async",
+		.type	= FIO_OPT_BOOL,
+		.off1	= offsetof(struct fh_options, force_async),
+		.help	= "Set IOSQE_ASYNC on every SQE: measure the io-wq path "
+			  "(uring)",
+		.def	= "0",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "fh_sqpoll",
+		.lname	= "fhandle SQPOLL",
+		.type	= FIO_OPT_BOOL,
+		.off1	= offsetof(struct fh_options, sqpoll),
+		.help	= "Submit through a kernel SQPOLL thread (uring)",
+		.def	= "0",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "fh_encode_opcode",
+		.lname	= "IORING_OP_NAME_TO_HANDLE_AT number",
+		.type	= FIO_OPT_INT,
+		.off1	= offsetof(struct fh_options, encode_opcode),
+		.help	= "io_uring opcode of name-to-handle (checked by "
+			  "behaviour before the run)",
+		.def	= "63",
+		.minval	= 0,
+		.maxval	= 255,
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "fh_open_opcode",
+		.lname	= "IORING_OP_OPEN_BY_HANDLE_AT number",
+		.type	= FIO_OPT_INT,
+		.off1	= offsetof(struct fh_options, open_opcode),
+		.help	= "io_uring opcode of open-by-handle (checked by "
+			  "behaviour before the run)",
+		.def	= "64",
+		.minval	= 0,
+		.maxval	= 255,
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "fh_cold_cache",
+		.lname	= "fhandle cold cache",
+		.type	= FIO_OPT_BOOL,
+		.off1	= offsetof(struct fh_options, cold_cache),
+		.help	= "Drop dentry and inode caches once before the timed "
+			  "phase (root only)",
+		.def	= "0",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= NULL,
+	},
+};
+
+struct ioengine_ops ioengine = {
+	.name			= FH_NAME,
+	.version		= FIO_IOOPS_VERSION,
+	.flags			= FIO_ASYNCIO_SETS_ISSUE_TIME | FIO_NO_OFFLOAD,
+	.init			= fh_init,
+	.post_init		= fh_post_init,
+	.queue			= fh_queue,
+	.commit			= fh_commit,
+	.getevents		= fh_getevents,
+	.event			= fh_event,
+	.cleanup		= fh_cleanup,
+	.open_file		= fh_open_file,
+	.close_file		= fh_close_file,
+	.invalidate		= fh_invalidate,
+	.get_file_size		= generic_get_file_size,
+	.io_u_init		= fh_io_u_init,
+	.options		= options,
+	.option_struct_size	= sizeof(struct fh_options),
+};
