@@ -391,55 +391,40 @@ static void fh_no_opcode(struct thread_data *td, const char *name,
 	td_verror(td, EOPNOTSUPP, "io_uring probe");
 }
 
-/* Submit the one SQE prepared at the tail and wait for its result. */
-static int fh_ring_sync_one(struct fh_data *fhd)
+/* The reference syscall failed, or the opcode does something else. */
+static int fh_opcode_misbehaves(struct thread_data *td, int verdict,
+				const char *name, const char *option,
+				unsigned int opcode, int ring_res)
 {
-	struct io_uring_cqe *cqe;
-	int ret;
-
-	ret = io_uring_submit_and_wait(&fhd->ring, 1);
-	if (ret < 0)
-		return ret;
-	ret = io_uring_wait_cqe(&fhd->ring, &cqe);
-	if (ret < 0)
-		return ret;
-	ret = cqe->res;
-	io_uring_cqe_seen(&fhd->ring, cqe);
-	return ret;
+	if (verdict < 0) {
+		log_err(FH_NAME ": checking %s: the syscall failed: %s\n",
+			name, strerror(-verdict));
+		td_verror(td, -verdict, "verify opcode");
+	} else if (ring_res == -EPERM) {
+		log_err(FH_NAME ": open by handle needs CAP_DAC_READ_SEARCH\n");
+		td_verror(td, EPERM, "verify opcode");
+	} else {
+		log_err(FH_NAME ": io_uring opcode %u does not behave as %s "
+			"(res=%d): this kernel uses it for something else; set "
+			"%s to the right number\n", opcode, name, ring_res,
+			option);
+		td_verror(td, EPROTO, "verify opcode");
+	}
+	return 1;
 }
 
-/*
- * A probe that says "supported" proves nothing (6.19+ kernels use 63 and
- * 64 for other opcodes), so encode the first file through the ring and
- * compare with the handle the syscall gave.
- */
+/* Encode the first file through the ring: the syscall's handle? */
 static int fh_verify_encode_opcode(struct thread_data *td,
 				   struct fh_data *fhd, unsigned int opcode)
 {
-	struct fio_file *f = td->files[0];
-	struct file_handle *want = fh_file_handle(fhd, f);
-	struct fh_iou out;
-	int res;
+	int res = 0, verdict;
 
-	memset(&out, 0, sizeof(out));
-	out.fh.handle_bytes = MAX_HANDLE_SZ;
-	out.mount_id = -1;
-	fh_prep_name_to_handle(io_uring_get_sqe(&fhd->ring), opcode,
-			       AT_FDCWD, f->file_name, &out.fh,
-			       &out.mount_id, 0);
-	res = fh_ring_sync_one(fhd);
-	if (res == 0 && out.fh.handle_bytes == want->handle_bytes &&
-	    out.fh.handle_type == want->handle_type &&
-	    !memcmp(out.fh.f_handle, want->f_handle, want->handle_bytes) &&
-	    out.mount_id == fhd->mounts[f->engine_pos >>
-				       FH_POS_MOUNT_SHIFT].mount_id)
+	verdict = fh_opcode_encodes(&fhd->ring, opcode, td->files[0]->file_name,
+				    &res);
+	if (verdict == 1)
 		return 0;
-	log_err(FH_NAME ": io_uring opcode %u does not behave as "
-		"IORING_OP_NAME_TO_HANDLE_AT (res=%d%s): this kernel uses it "
-		"for something else; set fh_encode_opcode to the right "
-		"number\n", opcode, res, res ? "" : ", handle differs");
-	td_verror(td, EPROTO, "verify encode opcode");
-	return 1;
+	return fh_opcode_misbehaves(td, verdict, "IORING_OP_NAME_TO_HANDLE_AT",
+				    "fh_encode_opcode", opcode, res);
 }
 
 /* Open the first file by handle through the ring: is it the same inode? */
@@ -447,34 +432,14 @@ static int fh_verify_open_opcode(struct thread_data *td, struct fh_data *fhd,
 				 unsigned int opcode)
 {
 	struct fio_file *f = td->files[0];
-	struct stat want, got;
-	int res, ok = 0;
+	int res = 0, verdict;
 
-	if (stat(f->file_name, &want)) {
-		td_verror(td, errno, "stat");
-		return 1;
-	}
-	fh_prep_open_by_handle(io_uring_get_sqe(&fhd->ring), opcode,
-			       fh_file_mount_fd(fhd, f), fh_file_handle(fhd, f),
-			       O_RDONLY | O_CLOEXEC);
-	res = fh_ring_sync_one(fhd);
-	if (res >= 0) {
-		ok = !fstat(res, &got) && got.st_ino == want.st_ino &&
-		     got.st_dev == want.st_dev;
-		close(res);
-	}
-	if (ok)
+	verdict = fh_opcode_opens(&fhd->ring, opcode, fh_file_mount_fd(fhd, f),
+				  fh_file_handle(fhd, f), f->file_name, &res);
+	if (verdict == 1)
 		return 0;
-	if (res == -EPERM)
-		log_err(FH_NAME ": open by handle needs CAP_DAC_READ_SEARCH\n");
-	else
-		log_err(FH_NAME ": io_uring opcode %u does not behave as "
-			"IORING_OP_OPEN_BY_HANDLE_AT (res=%d%s): this kernel "
-			"uses it for something else; set fh_open_opcode to the "
-			"right number\n", opcode, res,
-			res >= 0 ? ", other inode" : "");
-	td_verror(td, res == -EPERM ? EPERM : EPROTO, "verify open opcode");
-	return 1;
+	return fh_opcode_misbehaves(td, verdict, "IORING_OP_OPEN_BY_HANDLE_AT",
+				    "fh_open_opcode", opcode, res);
 }
 
 static int fh_check_opcodes(struct thread_data *td, struct fh_data *fhd)

@@ -10,9 +10,15 @@
 #ifndef FHANDLE_URING_H
 #define FHANDLE_URING_H
 
+#ifndef _GNU_SOURCE
+#error "define _GNU_SOURCE before any include: struct file_handle needs it"
+#endif
+
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <liburing.h>
 
 #define FHANDLE_OP_NAME_TO_HANDLE_AT	63
@@ -65,6 +71,76 @@ static inline void fh_prep_open_by_handle_direct(struct io_uring_sqe *sqe,
 		sqe->file_index = IORING_FILE_INDEX_ALLOC;
 	else
 		sqe->file_index = file_index + 1;
+}
+
+/* Submit what is prepared and return the result of the one SQE. */
+static inline int fh_ring_run_one(struct io_uring *ring)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	ret = io_uring_submit_and_wait(ring, 1);
+	if (ret < 0)
+		return ret;
+	ret = io_uring_wait_cqe(ring, &cqe);
+	if (ret < 0)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return ret;
+}
+
+/*
+ * A probe that says "supported" proves nothing: kernels from 6.19 on use
+ * 63 and 64 for other opcodes.  These check behaviour instead, against the
+ * syscalls, on one existing file.  Each returns 1 if the opcode behaves,
+ * 0 if it does something else (*ring_res holds what the ring returned),
+ * or -errno if the reference syscall itself failed.
+ */
+static inline int fh_opcode_encodes(struct io_uring *ring,
+				    unsigned int opcode, const char *path,
+				    int *ring_res)
+{
+	struct {
+		struct file_handle fh;
+		unsigned char bytes[MAX_HANDLE_SZ];
+	} want, got;
+	int want_mnt, got_mnt = -1;
+
+	want.fh.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, path, &want.fh, &want_mnt, 0))
+		return -errno;
+	memset(&got, 0, sizeof(got));
+	got.fh.handle_bytes = MAX_HANDLE_SZ;
+	fh_prep_name_to_handle(io_uring_get_sqe(ring), opcode, AT_FDCWD, path,
+			       &got.fh, &got_mnt, 0);
+	*ring_res = fh_ring_run_one(ring);
+	return *ring_res == 0 && got_mnt == want_mnt &&
+	       got.fh.handle_bytes == want.fh.handle_bytes &&
+	       got.fh.handle_type == want.fh.handle_type &&
+	       !memcmp(got.fh.f_handle, want.fh.f_handle,
+		       want.fh.handle_bytes);
+}
+
+/* Open fh (the handle of path) through the ring: the same inode? */
+static inline int fh_opcode_opens(struct io_uring *ring, unsigned int opcode,
+				  int mount_fd, const struct file_handle *fh,
+				  const char *path, int *ring_res)
+{
+	struct stat want, got;
+	int same;
+
+	if (stat(path, &want))
+		return -errno;
+	fh_prep_open_by_handle(io_uring_get_sqe(ring), opcode, mount_fd, fh,
+			       O_RDONLY | O_CLOEXEC);
+	*ring_res = fh_ring_run_one(ring);
+	if (*ring_res < 0)
+		return 0;
+	same = !fstat(*ring_res, &got) && got.st_ino == want.st_ino &&
+	       got.st_dev == want.st_dev;
+	close(*ring_res);
+	return same;
 }
 
 #endif
