@@ -17,23 +17,11 @@ cache=${FHANDLE_CACHE:-/var/cache/fio-fhandle}/fio-src
 die() { echo "fio-source: $*" >&2; exit 1; }
 trap 'echo "fio-source: failed at line $LINENO" >&2' ERR
 
-need_pkgs() {
-	local missing=()
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-			grep -q 'install ok installed' || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "fio-source: installing ${missing[*]}" >&2
-	apt-get update -qq >&2 || die "apt-get update failed"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		"${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
-}
-
 # The configure probes that change struct layouts in the headers the engine
 # includes (CONFIG_LIBAIO, CONFIG_LIBNUMA) need the same -dev packages that
 # Debian's build has.
-need_pkgs fio dpkg-dev libaio-dev libnuma-dev zlib1g-dev
+"$(dirname "$0")/../test/need-pkgs.sh" fio dpkg-dev libaio-dev libnuma-dev \
+	zlib1g-dev
 
 version=$(dpkg-query -W -f='${Version}' fio)
 stamp="$dest/.fhandle-fio-package"

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Run a job file with the fhandle engine on a temporary file set, and show
+# fio's report.  The file set is created under $TMPDIR and removed after.
+#
+# Usage: jobfiles/run.sh [--backend uring|sync] [--keep] [JOBFILE] [FIO ARG...]
+#   JOBFILE   default: jobfiles/handle-vs-path.fio
+#   --backend default: uring where the kernel has both opcodes (checked by
+#             examples/fhandle-probe), sync otherwise
+#   --keep    keep the file set and print where it is
+# Environment: FHANDLE_SO (default: build/fhandle.so of this tree)
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+backend=${FHANDLE_BACKEND:-}
+keep=0
+
+usage() {
+	sed -n 's/^# \{0,1\}//; 5,11p' "$0" >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--backend)
+		[ $# -ge 2 ] || usage
+		backend=$2
+		shift 2 ;;
+	--keep) keep=1; shift ;;
+	-h|--help) usage ;;
+	--) shift; break ;;
+	-*) break ;;
+	*) break ;;
+	esac
+done
+job=${1:-$top/jobfiles/handle-vs-path.fio}
+[ $# -gt 0 ] && shift
+[ -f "$job" ] || { echo "run.sh: no job file $job" >&2; exit 2; }
+
+export FHANDLE_SO=${FHANDLE_SO:-$top/build/fhandle.so}
+[ -f "$FHANDLE_SO" ] || {
+	echo "run.sh: $FHANDLE_SO is not built: run make first" >&2
+	exit 2
+}
+if [ -z "$backend" ]; then
+	if "$top/build/examples/fhandle-probe" -q; then
+		backend=uring
+	else
+		backend=sync
+		echo "run.sh: this kernel ($(uname -r)) lacks the io_uring" \
+		     "handle opcodes: running the sync backend (make vm-run" \
+		     "runs the uring backend on the patched kernel)" >&2
+	fi
+fi
+case $backend in
+uring|sync) ;;
+*) echo "run.sh: --backend must be uring or sync, not '$backend'" >&2
+   exit 2 ;;
+esac
+export FHANDLE_BACKEND=$backend
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/fhandle-run.XXXXXX")
+if [ "$keep" = 1 ]; then
+	echo "run.sh: the file set stays in $dir" >&2
+else
+	trap 'rm -rf "$dir"' EXIT
+fi
+echo "run.sh: $(basename "$job"), $backend backend, file set in $dir" >&2
+fio --directory="$dir" "$@" "$job"
