@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 			file, 0, KT_MAX_HANDLE_SZ, 0, &fh), 0);
 	needed = fh->handle_bytes;
 	bad = kt_bad_ptr();
-	closed_fd = kt_openf("/dev/null", O_RDONLY);
+	closed_fd = 1000;	/* high, so that no later open reuses it */
 	close(closed_fd);
 	big = kt_fh_new(4 * KT_MAX_HANDLE_SZ);
 	tmp = kt_fh_new(KT_MAX_HANDLE_SZ);
