@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 		fd = kt_open_both(oflags[i].name, &ring, kt.dirfd, fh,
 				  oflags[i].flags, 0);
 		if (fd < 0 && oflags[i].may_fail)
-			continue;	/* and the syscall failed the same way */
+			continue;	/* as the syscall did */
 		if (fd < 0)
 			kt_fail("%s: open gave %s", oflags[i].name,
 				kt_res_str(fd));

@@ -124,7 +124,7 @@ static inline void kt_expect_err(const char *check, int ring_res,
 				 int sys_res, int want)
 {
 	if (sys_res != want)
-		kt_fail("%s: the syscall itself gave %s, want %s (test set-up?)",
+		kt_fail("%s: the syscall itself gave %s, want %s (set-up?)",
 			check, kt_res_str(sys_res), kt_res_str(want));
 	if (ring_res != want)
 		kt_fail("%s: ring gave %s, want %s (syscall gives %s)", check,

@@ -85,7 +85,8 @@ int main(int argc, char **argv)
 	if (link(moved, hlink))
 		kt_fail("link: %s", strerror(errno));
 	kt_expect_res("encode hard link", kt_encode_both("encode hard link",
-			&ring, AT_FDCWD, hlink, 0, KT_MAX_HANDLE_SZ, 0, &lfh), 0);
+			&ring, AT_FDCWD, hlink, 0, KT_MAX_HANDLE_SZ, 0, &lfh),
+		      0);
 	if (!kt_fh_same(lfh, fh))
 		kt_fail("hard link: handle %s, original %s", kt_fh_str(lfh),
 			kt_fh_str(fh));
