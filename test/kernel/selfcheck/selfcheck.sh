@@ -1,0 +1,16 @@
+#!/bin/bash
+# Check the kernel tests' own logic on a kernel WITHOUT the opcodes: build
+# emul.c (an LD_PRELOAD emulation of opcodes 63/64 through the syscalls)
+# and run test/kernel/run.sh under it.  Every test should pass except
+# eperm's personality check (the emulation cannot take on a personality's
+# credentials).  This says nothing about any kernel's io_uring.
+#
+# usage: test/kernel/selfcheck/selfcheck.sh [DIR...]   (as run.sh)
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../../.." && pwd)
+OUT=$REPO/build/test/kernel-selfcheck
+mkdir -p "$OUT"
+cc -std=gnu11 -O2 -Wall -Wextra -Werror -shared -fPIC -o "$OUT/emul.so" \
+	"$HERE/emul.c" -ldl -luring
+LD_PRELOAD=$OUT/emul.so exec bash "$REPO/test/kernel/run.sh" "$@"
