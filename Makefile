@@ -23,8 +23,11 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 KTESTS := $(patsubst test/kernel/%.c,$(BUILD)/test/kernel/%,\
 	$(wildcard test/kernel/*.c))
 
+# What building needs; the test suite installs what testing needs.
+BUILD_PKGS := build-essential liburing-dev fio dpkg-dev
+
 .PHONY: all engine examples ktests fio-src test host-test install uninstall \
-	clean kernel kernel-debug vm-run vm-test compare
+	clean kernel kernel-debug vm-run vm-test compare run
 
 all: engine examples ktests
 
@@ -34,7 +37,11 @@ ktests: $(KTESTS)
 
 fio-src: $(FIO_SRC)/config-host.h
 
-$(FIO_SRC)/config-host.h: engines/fio-source.sh
+$(BUILD)/.deps: test/need-pkgs.sh
+	bash test/need-pkgs.sh $(BUILD_PKGS)
+	@mkdir -p $(@D) && touch $@
+
+$(FIO_SRC)/config-host.h: engines/fio-source.sh | $(BUILD)/.deps
 	bash engines/fio-source.sh $(FIO_SRC)
 
 $(ENGINE): engines/fhandle.c engines/fhandle_uring.h $(FIO_SRC)/config-host.h
@@ -42,14 +49,19 @@ $(ENGINE): engines/fhandle.c engines/fhandle_uring.h $(FIO_SRC)/config-host.h
 	$(CC) $(CSTD) $(OPT) $(WARN) -fPIC -shared \
 		$(FIO_CPPFLAGS) $(EXTRA_CFLAGS) -o $@ $< -luring $(EXTRA_LDFLAGS)
 
-$(BUILD)/examples/%: examples/%.c engines/fhandle_uring.h
+$(BUILD)/examples/%: examples/%.c engines/fhandle_uring.h | $(BUILD)/.deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iengines -o $@ $< -luring
 
-$(BUILD)/test/kernel/%: test/kernel/%.c test/kernel/ktest.h engines/fhandle_uring.h
+$(BUILD)/test/kernel/%: test/kernel/%.c test/kernel/ktest.h \
+		engines/fhandle_uring.h | $(BUILD)/.deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iengines -Itest/kernel -pthread \
 		-o $@ $< -luring
+
+# The main job: a comparison on a temporary file set (jobfiles/run.sh).
+run: engine examples
+	bash jobfiles/run.sh $(JOB) $(RUN_ARGS)
 
 # Every test: host set-up and tests, then the kernel VM.
 test:

@@ -28,12 +28,14 @@ while [ $# -gt 0 ]; do
 	--keep) keep=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
-	-*) break ;;
 	*) break ;;
 	esac
 done
-job=${1:-$top/jobfiles/handle-vs-path.fio}
-[ $# -gt 0 ] && shift
+job=$top/jobfiles/handle-vs-path.fio
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+	job=$1
+	shift
+fi
 [ -f "$job" ] || { echo "run.sh: no job file $job" >&2; exit 2; }
 
 export FHANDLE_SO=${FHANDLE_SO:-$top/build/fhandle.so}
