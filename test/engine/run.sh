@@ -476,20 +476,33 @@ t_make_clean() {
 	[ ! -e "$d/build" ] || fail "make clean left build/"
 }
 
-# the README's main command
+# the README's main command, as written there
 t_readme_main_command() {
-	local cmd out
-	cmd=$(sed -n 's/^    \(make run\)$/\1/p' "$TOP/README.md" | head -1)
-	[ -n "$cmd" ] || { fail "README has no 'make run' command"; return 1; }
+	local out before after
+	grep -qx 'make run' "$TOP/README.md" ||
+		{ fail "README has no 'make run' line"; return 1; }
 	before=$(ls "${TMPDIR:-/tmp}" | grep -c '^fhandle-run\.' || true)
-	out=$(cd "$TOP" && $cmd RUN_ARGS="--runtime=1" 2>&1) ||
-		{ fail "$cmd failed:"; echo "$out" | tail -20; return 1; }
+	out=$(cd "$TOP" && make run 2>&1) ||
+		{ fail "make run failed:"; echo "$out" | tail -20; return 1; }
 	for job in open-by-handle open-by-path encode; do
 		grep -q "^$job: (groupid" <<<"$out" ||
 			{ fail "no report of $job"; echo "$out" | tail; return 1; }
 	done
 	after=$(ls "${TMPDIR:-/tmp}" | grep -c '^fhandle-run\.' || true)
 	expect_eq "file sets left behind" "$after" "$before"
+}
+
+# the README's fio example: the fenced block under "## The engine"
+t_readme_engine_example() {
+	local block out
+	block=$(sed -n '/^## The engine/,/^## /p' "$TOP/README.md" |
+		sed -n '/^```$/,/^```$/p' | sed '1d;/^```$/,$d')
+	grep -q "^fio --ioengine=external:build/fhandle.so" <<<"$block" ||
+		{ fail "no fio example in README"; return 1; }
+	out=$(cd "$TOP" && bash -ec "$block" 2>&1) ||
+		{ fail "the example failed:"; echo "$out" | tail; return 1; }
+	grep -q "^opens: (groupid=0, jobs=1): err= 0" <<<"$out" ||
+		fail "no report: $(tail -5 <<<"$out")"
 }
 
 t_probe_example() {
