@@ -65,7 +65,7 @@ struct fh_options {
 	unsigned int cold_cache;
 };
 
-/* Per-io_u state: the output of an encode, and the fd of an open. */
+/* Per-io_u state: the operation in flight and the output of an encode. */
 struct fh_iou {
 	struct io_u *io_u;
 	int pending;		/* CQEs still to come */
@@ -879,11 +879,17 @@ static int fh_submit(struct thread_data *td, struct fh_data *fhd,
 	do {
 		ret = io_uring_submit_and_wait(&fhd->ring, wait_nr);
 	} while (ret == -EINTR);
+	/* no room for completions yet: the SQEs stay, reaping makes room */
+	if (ret == -EAGAIN || ret == -EBUSY)
+		return 0;
 	if (ret < 0) {
 		td_verror(td, -ret, "io_uring_submit");
 		return ret;
 	}
 	fhd->queued = 0;
+	/* new io_us can go out here too, from getevents before a commit */
+	if (fhd->nr_submit)
+		fh_mark_issued(td, fhd);
 	return 0;
 }
 
@@ -893,10 +899,7 @@ static int fh_commit(struct thread_data *td)
 
 	if (fhd->backend == FH_BACKEND_SYNC || !fhd->queued)
 		return 0;
-	if (fh_submit(td, fhd, 0))
-		return -1;
-	fh_mark_issued(td, fhd);
-	return 0;
+	return fh_submit(td, fhd, 0) ? -1 : 0;
 }
 
 /* The first error of an operation wins; the cancellations it causes don't. */
