@@ -94,7 +94,10 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fhandle-vm.XXXXXX") || exit 2
 qemu_pid=
 cleanup() {
-	[[ -n $qemu_pid ]] && kill "$qemu_pid" 2>/dev/null
+	if [[ -n $qemu_pid ]]; then
+		kill "$qemu_pid" 2>/dev/null
+		wait "$qemu_pid" 2>/dev/null
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -212,8 +215,13 @@ timeout -k 5 "$timeout_s" qemu-system-x86_64 "${accel_args[@]}" \
 	-device virtio-blk-pci,drive=d0,serial=fhext4 \
 	-drive "file=$tmp/xfs.img,format=raw,if=none,id=d1,cache=unsafe" \
 	-device virtio-blk-pci,drive=d1,serial=fhxfs \
-	< /dev/null 2> "$tmp/qemu.err"
+	< /dev/null 2> "$tmp/qemu.err" &
+# In the background so that a signal to us runs the trap at once (which
+# stops qemu through timeout) instead of after qemu is done.
+qemu_pid=$!
+wait "$qemu_pid"
 qrc=$?
+qemu_pid=
 end=$(date +%s.%N)
 elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 
