@@ -187,15 +187,24 @@ pwd -P > "$ctl/cwd"
 	done < <(compgen -e | grep '^FHANDLE_')
 } > "$ctl/env"
 
-# Scratch disks: sparse files, one per filesystem.
 disk_mb=${FHANDLE_VM_DISK_MB:-1024}
-truncate -s "${disk_mb}M" "$tmp/ext4.img" "$tmp/xfs.img" || exit 2
 
 mem=${FHANDLE_VM_MEM:-$(((debug) ? 3072 : 2048))}
 smp=${FHANDLE_VM_SMP:-2}
+for v in disk_mb mem smp; do
+	[[ ${!v} =~ ^[1-9][0-9]*$ ]] ||
+		usage_error "FHANDLE_VM_${v^^} must be a whole number, not '${!v}'"
+done
+[[ $INIT != *[[:space:]]* ]] ||
+	usage_error "the repository path has white space, which the kernel command line cannot carry: $INIT"
+# qemu option values: a comma is written as two.
+qp() { printf '%s' "${1//,/,,}"; }
 append="console=ttyS0,115200 panic=-1 random.trust_cpu=on root=fhroot rootfstype=9p"
 append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
 append+=" init=$INIT"
+
+# Scratch disks: sparse files, one per filesystem.
+truncate -s "${disk_mb}M" "$tmp/ext4.img" "$tmp/xfs.img" || exit 2
 
 console=$tmp/console.log
 log "booting $kernel ($accel, ${smp} CPUs, ${mem} MiB, timeout ${timeout_s}s)"
@@ -206,14 +215,14 @@ timeout -k 5 "$timeout_s" qemu-system-x86_64 "${accel_args[@]}" \
 	-m "$mem" -smp "$smp" -nodefaults -no-user-config -display none \
 	-no-reboot \
 	-kernel "$kernel" -append "$append" \
-	-serial "file:$console" \
+	-serial "file:$(qp "$console")" \
 	-chardev stdio,id=cmdout,signal=off -serial chardev:cmdout \
 	-virtfs "local,path=/,mount_tag=fhroot,security_model=none,readonly=on,multidevs=remap" \
-	-virtfs "local,path=$ctl,mount_tag=fhctl,security_model=none" \
-	-virtfs "local,path=$outdir,mount_tag=fhout,security_model=none" \
-	-drive "file=$tmp/ext4.img,format=raw,if=none,id=d0,cache=unsafe" \
+	-virtfs "local,path=$(qp "$ctl"),mount_tag=fhctl,security_model=none" \
+	-virtfs "local,path=$(qp "$outdir"),mount_tag=fhout,security_model=none" \
+	-drive "file=$(qp "$tmp/ext4.img"),format=raw,if=none,id=d0,cache=unsafe" \
 	-device virtio-blk-pci,drive=d0,serial=fhext4 \
-	-drive "file=$tmp/xfs.img,format=raw,if=none,id=d1,cache=unsafe" \
+	-drive "file=$(qp "$tmp/xfs.img"),format=raw,if=none,id=d1,cache=unsafe" \
 	-device virtio-blk-pci,drive=d1,serial=fhxfs \
 	< /dev/null 2> "$tmp/qemu.err" &
 # In the background so that a signal to us runs the trap at once (which
