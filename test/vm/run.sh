@@ -75,21 +75,16 @@ if [[ -n $kernel && ! -f $kernel ]]; then
 fi
 [[ -f $INIT ]] || { log "error: $INIT is missing"; exit 2; }
 
-# What we need from Debian.
-need=()
-command -v qemu-system-x86_64 > /dev/null || need+=(qemu-system-x86)
-command -v mkfs.ext4 > /dev/null || need+=(e2fsprogs)
-command -v mkfs.xfs > /dev/null || need+=(xfsprogs)
-if ((${#need[@]})); then
-	log "installing ${need[*]}"
-	if ! { DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}" ||
-	       { apt-get update && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y "${need[@]}"; }; } >&2; then
-		command -v qemu-system-x86_64 > /dev/null || {
-			log "error: cannot install qemu-system-x86"; exit 2; }
-		log "warning: could not install ${need[*]}; going on without"
-	fi
+# What we need from Debian (test/need-pkgs.sh installs what is missing).
+need=(qemu-system-x86 e2fsprogs xfsprogs)
+if [[ -f $REPO/test/need-pkgs.sh ]]; then
+	bash "$REPO/test/need-pkgs.sh" "${need[@]}" >&2 ||
+		log "warning: could not install all of ${need[*]}"
 fi
+command -v qemu-system-x86_64 > /dev/null || {
+	log "error: qemu-system-x86_64 is missing (Debian package qemu-system-x86)"
+	exit 2
+}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fhandle-vm.XXXXXX") || exit 2
 qemu_pid=
