@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# make compare: the benchmark matrix of BENCHMARKS.md, from scratch.
+#
+# 1. on the host (whose kernel lacks the io_uring opcodes): the engine's
+#    sync backend, fio's filestat and test/bench/rawloop on tmpfs and ext4,
+#    with the scale steps (1,000 and 100,000 files; 1,000,000 with --1m);
+# 2. in the kernel VM (test/vm/run.sh, patched 6.1 under TCG): the same
+#    plus the uring backend at iodepth 1-64, on tmpfs, ext4 and xfs;
+# 3. test/bench/report.py: tables, plots, summary.
+#
+# Results: build/bench/results/{host,vm}/json/*.json (fio's JSON of every
+# run), tables.md, summary.csv, *.png.  The tables, summary and plots are
+# copied to test/bench/results/ and the tables of BENCHMARKS.md rewritten.
+#
+# usage: test/bench/compare.sh [--1m] [--host-only | --vm-only] [--quick]
+#                              [--no-doc]
+# The same as environment variables for make compare:
+# FHANDLE_BENCH_1M=1, FHANDLE_BENCH_ONLY=host|vm, FHANDLE_BENCH_QUICK=1.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+
+big=${FHANDLE_BENCH_1M:-0} only=${FHANDLE_BENCH_ONLY:-}
+quick=${FHANDLE_BENCH_QUICK:-0} doc=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--1m) big=1 ;;
+	--host-only) only=host ;;
+	--vm-only) only=vm ;;
+	--quick) quick=1 ;;
+	--no-doc) doc=0 ;;
+	*) sed -n '16,20s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+say() { printf 'compare: %s\n' "$*"; }
+t0=$(date +%s)
+
+bash test/need-pkgs.sh gnuplot-nox jq bc time fio || exit 1
+[ -f build/fhandle.so ] || { say "build/fhandle.so missing: run make"; exit 2; }
+mkdir -p build/bench
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o build/bench/rawloop \
+	test/bench/rawloop.c || exit 1
+
+results=$top/build/bench/results
+rm -rf "$results"
+mkdir -p "$results"
+status=0
+
+reps=5 runtime=1 scale="1000 100000" vm_reps=2 cold=20000
+[ "$big" = 1 ] && scale="$scale 1000000"
+if [ "$quick" = 1 ]; then
+	reps=1 vm_reps=1 scale=1000 cold=2000
+fi
+
+if [ "$only" != vm ]; then
+	say "host part: $(uname -r), sync backend and peers on tmpfs and ext4"
+	bash test/bench/matrix.sh --where host --out "$results/host" \
+		--reps "$reps" --runtime "$runtime" --cold-files "$cold" \
+		--scale "$scale" tmpfs=/dev/shm ext4=/var/tmp || status=1
+fi
+
+if [ "$only" != host ]; then
+	say "VM part: both backends on tmpfs, ext4 and xfs (TCG: slow;" \
+		"compare ratios only)"
+	mkdir -p "$results/vm"
+	vmcmd="fs=(); for d in \$FHANDLE_SCRATCH; do fs+=(\"\$(basename \$d)=\$d\"); done;"
+	vmcmd+=" bash test/bench/matrix.sh --where vm --out \"\$FHANDLE_OUT\""
+	vmcmd+=" --backends 'sync uring' --reps $vm_reps --runtime $runtime"
+	vmcmd+=" --filestat-loops 10 --cold-files $((cold / 4))"
+	vmcmd+=" --sections 'peers qd depth cold' \"\${fs[@]}\""
+	FHANDLE_VM_DISK_MB=${FHANDLE_VM_DISK_MB:-2048} \
+	bash test/vm/run.sh --timeout 1500 --out "$results/vm" -c "$vmcmd" ||
+		{ say "VM part failed"; status=1; }
+fi
+
+say "report"
+args=("$results" --copy "$top/test/bench/results")
+[ "$doc" = 1 ] && [ -f BENCHMARKS.md ] && args+=(--doc "$top/BENCHMARKS.md")
+/usr/bin/python3 test/bench/report.py "${args[@]}" || status=1
+say "done in $(( $(date +%s) - t0 )) s; results in $results," \
+	"tables in $results/tables.md"
+exit $status

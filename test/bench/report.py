@@ -1,0 +1,430 @@
+#!/usr/bin/python3
+"""Tables and plots of a `make compare` results folder.
+
+usage: report.py RESULTS [--doc BENCHMARKS.md] [--copy DIR]
+
+RESULTS holds one folder per machine (host/, vm/), each with the cases.tsv
+and json/ that test/bench/matrix.sh wrote.  Writes RESULTS/summary.csv (one
+line per run), RESULTS/tables.md, RESULTS/*.png (gnuplot); --doc rewrites
+the tables between <!-- bench:NAME --> and <!-- /bench:NAME --> in a
+markdown file; --copy copies tables.md, summary.csv and the PNGs to DIR.
+Every ratio is between runs of one compare run on one machine.
+"""
+import csv
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+QDS = [1, 4, 16, 64]
+TCG_NOTE = ("VM figures are measured under TCG (emulated CPU): only ratios "
+            "within one run mean anything, not absolute values.")
+
+
+def load(results):
+    runs = []
+    for where in sorted(os.listdir(results)):
+        tsv = os.path.join(results, where, "cases.tsv")
+        if not os.path.isfile(tsv):
+            continue
+        with open(tsv) as f:
+            for row in csv.DictReader(f, delimiter="\t"):
+                path = os.path.join(results, where, "json", row["id"] + ".json")
+                try:
+                    with open(path) as jf:
+                        data = json.load(jf)
+                except (OSError, ValueError):
+                    continue
+                row.update(metrics(data))
+                for k in ("qd", "depth", "nrfiles", "rep"):
+                    row[k] = int(row[k])
+                runs.append(row)
+    return runs
+
+
+def metrics(d):
+    if d.get("tool") == "rawloop":
+        return {"ops": d["ops_per_sec"], "p50": d["p50_ns"],
+                "p99": d["p99_ns"], "p999": d["p99_9_ns"],
+                "mean": d["mean_ns"], "n": d["ops"]}
+    if d.get("tool") == "scale":
+        return {"scale": d}
+    r = d["jobs"][0]["read"]
+    lat = r["lat_ns"] if r["lat_ns"].get("N") else r["clat_ns"]
+    pct = lat.get("percentile", {})
+    return {"ops": r["iops"], "p50": pct.get("50.000000", 0),
+            "p99": pct.get("99.000000", 0), "p999": pct.get("99.900000", 0),
+            "mean": lat.get("mean", 0), "n": lat.get("N", 0)}
+
+
+def pick(runs, **kw):
+    return [r for r in runs if all(r.get(k) == v for k, v in kw.items())]
+
+
+def med(runs, key):
+    vals = [r[key] for r in runs if key in r]
+    return statistics.median(vals) if vals else None
+
+
+def kops(v):
+    return "–" if v is None else f"{v / 1000:.1f}k"
+
+
+def us(v):
+    return "–" if v is None else f"{v / 1000:.2f}"
+
+
+def ratio(a, b):
+    return None if a is None or not b else a / b
+
+
+def fmt_r(v):
+    return "–" if v is None else f"{v:.2f}"
+
+
+def table(head, rows):
+    out = ["| " + " | ".join(head) + " |",
+           "|" + "|".join(" --- " for _ in head) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out) + "\n"
+
+
+def places(runs):
+    seen = []
+    for r in runs:
+        if r["tool"] != "scale" and (r["where"], r["fs"]) not in seen:
+            seen.append((r["where"], r["fs"]))
+    return seen
+
+
+def note(where):
+    return f"\n{TCG_NOTE}\n" if where == "vm" else ""
+
+
+def t_peers(runs):
+    rows = []
+    for where, fs in places(runs):
+        base = pick(runs, where=where, fs=fs, section="peers")
+        cand = [("fhandle sync", "fhandle", "sync", base)]
+        qd1 = pick(runs, where=where, fs=fs, section="qd", qd=1)
+        cand.append(("fhandle uring", "fhandle", "uring", qd1))
+        cand.append(("rawloop", "rawloop", "raw", base))
+        for op in ("encode", "open", "openat"):
+            for label, tool, var, src in cand:
+                sel = pick(src, tool=tool, op=op, variant=var)
+                if sel:
+                    rows.append([where, fs, op, label, len(sel),
+                                 kops(med(sel, "ops")), us(med(sel, "p50")),
+                                 us(med(sel, "p99")), us(med(sel, "p999"))])
+        for op in ("stat", "statx"):
+            sel = pick(base, tool="filestat", op=op)
+            if sel:
+                rows.append([where, fs, op, "fio filestat", len(sel),
+                             kops(med(sel, "ops")), us(med(sel, "p50")),
+                             us(med(sel, "p99")), us(med(sel, "p999"))])
+    return table(["where", "fs", "operation", "tool", "runs", "ops/s",
+                  "p50 µs", "p99 µs", "p99.9 µs"], rows)
+
+
+def t_overhead(runs):
+    rows = []
+    for where, fs in places(runs):
+        base = pick(runs, where=where, fs=fs, section="peers")
+        for op in ("encode", "open", "openat"):
+            pairs = []
+            for rep in sorted({r["rep"] for r in base}):
+                f = pick(base, tool="fhandle", op=op, rep=rep)
+                w = pick(base, tool="rawloop", op=op, rep=rep)
+                if f and w:
+                    pairs.append((f[0], w[0]))
+            if not pairs:
+                continue
+            r_ops = statistics.median(p[0]["ops"] / p[1]["ops"] for p in pairs)
+            r_p50 = statistics.median(p[1]["p50"] / p[0]["p50"] for p in pairs
+                                      if p[0]["p50"])
+            rows.append([where, fs, op, len(pairs),
+                         kops(med([p[0] for p in pairs], "ops")),
+                         kops(med([p[1] for p in pairs], "ops")),
+                         fmt_r(r_ops), fmt_r(r_p50)])
+    return table(["where", "fs", "operation", "pairs", "fio sync ops/s",
+                  "rawloop ops/s", "ops/s ratio (fio ÷ raw)",
+                  "p50 ratio (raw ÷ fio)"], rows)
+
+
+def t_uring(runs):
+    rows = []
+    for where, fs in places(runs):
+        qd = pick(runs, where=where, fs=fs, section="qd")
+        if not qd:
+            continue
+        peers = pick(runs, where=where, fs=fs, section="peers",
+                     tool="fhandle", variant="sync")
+        for op in ("encode", "open", "openat"):
+            sync = med(pick(peers, op=op), "ops")
+            variants = []
+            for r in pick(qd, op=op):
+                if r["variant"] not in variants:
+                    variants.append(r["variant"])
+            for var in variants:
+                cells = []
+                for q in QDS:
+                    sel = pick(qd, op=op, variant=var, qd=q)
+                    cells.append(fmt_r(ratio(med(sel, "ops"), sync)))
+                best = max((med(pick(qd, op=op, variant=var, qd=q), "ops") or 0)
+                           for q in QDS)
+                rows.append([where, fs, op, var, kops(sync)] + cells +
+                            [kops(best)])
+    return table(["where", "fs", "operation", "variant", "sync ops/s"] +
+                 [f"qd{q} ÷ sync" for q in QDS] + ["best uring ops/s"], rows)
+
+
+def t_depth(runs):
+    rows = []
+    for where, fs in places(runs):
+        for label, tool, var, qd, sec1 in (
+                ("fhandle sync", "fhandle", "sync", 1, "peers"),
+                ("rawloop", "rawloop", "raw", 1, "peers"),
+                ("fhandle uring qd16", "fhandle", "uring", 16, "qd")):
+            cells = []
+            for depth, sec in ((1, sec1), (8, "depth")):
+                sel = pick(runs, where=where, fs=fs, section=sec, tool=tool,
+                           variant=var, qd=qd, depth=depth)
+                o = {op: med(pick(sel, op=op), "ops")
+                     for op in ("open", "openat", "encode")}
+                cells.append(o)
+            if not any(c["open"] for c in cells):
+                continue
+            rows.append([where, fs, label,
+                         kops(cells[0]["open"]), kops(cells[0]["openat"]),
+                         fmt_r(ratio(cells[0]["open"], cells[0]["openat"])),
+                         kops(cells[1]["open"]), kops(cells[1]["openat"]),
+                         fmt_r(ratio(cells[1]["open"], cells[1]["openat"])),
+                         fmt_r(ratio(cells[1]["openat"], cells[0]["openat"])),
+                         fmt_r(ratio(cells[1]["encode"], cells[0]["encode"]))])
+    return table(["where", "fs", "tool", "d1 handle ops/s", "d1 path ops/s",
+                  "d1 handle ÷ path", "d8 handle ops/s", "d8 path ops/s",
+                  "d8 handle ÷ path", "path d8 ÷ d1", "encode d8 ÷ d1"], rows)
+
+
+def t_cold(runs):
+    rows = []
+    for where, fs in places(runs):
+        cold = pick(runs, where=where, fs=fs, section="cold")
+        for op in ("open", "openat"):
+            for label, tool, var in (("fhandle sync", "fhandle", "sync"),
+                                     ("rawloop", "rawloop", "raw"),
+                                     ("fhandle uring qd16", "fhandle",
+                                      "uring")):
+                w = pick(cold, op=op, tool=tool, variant=var, cache="warm")
+                c = pick(cold, op=op, tool=tool, variant=var, cache="cold")
+                if not w or not c:
+                    continue
+                w, c = w[0], c[0]
+                rows.append([where, fs, op, label, w["nrfiles"],
+                             us(w["mean"]), us(c["mean"]),
+                             fmt_r(ratio(c["mean"], w["mean"])),
+                             us(w["p50"]), us(c["p50"]), us(c["p99"])])
+    return table(["where", "fs", "operation", "tool", "files (each once)",
+                  "warm mean µs", "cold mean µs", "cold ÷ warm (mean)",
+                  "warm p50 µs", "cold p50 µs", "cold p99 µs"], rows)
+
+
+def t_scale(runs):
+    rows = []
+    by_fs = {}
+    for r in runs:
+        if r["tool"] == "scale":
+            by_fs.setdefault((r["where"], r["fs"]), []).append(r["scale"])
+    for (where, fs), items in by_fs.items():
+        items.sort(key=lambda s: s["files"])
+        first = items[0]
+        for s in items:
+            n = s["files"]
+            per_file = "–"
+            if s is not first:
+                d = ((s["rss_fhandle_kib"] - s["rss_null_kib"]) -
+                     (first["rss_fhandle_kib"] - first["rss_null_kib"]))
+                per_file = f"{d * 1024 / (n - first['files']):.0f}"
+                fio_pf = ((s["rss_null_kib"] - first["rss_null_kib"]) * 1024 /
+                          (n - first["files"]))
+                fio_pf = f"{fio_pf:.0f}"
+            else:
+                fio_pf = "–"
+            enc = pick(runs, where=where, fs=fs, section="scale",
+                       tool="rawloop", op="encode", nrfiles=n)
+            enc_s = (enc[0]["n"] * enc[0]["mean"] / 1e9) if enc else None
+            fo = med(pick(runs, where=where, fs=fs, section="scale",
+                          tool="fhandle", op="open", nrfiles=n), "ops")
+            ro = med(pick(runs, where=where, fs=fs, section="scale",
+                          tool="rawloop", op="open", nrfiles=n), "ops")
+            rows.append([where, fs, f"{n:,}", f"{s['layout_s']:.2f}",
+                         f"{s['setup_fhandle_s']:.2f}",
+                         f"{s['setup_null_s']:.2f}",
+                         f"{s['setup_fhandle_s'] - s['setup_null_s']:.2f}",
+                         "–" if enc_s is None else f"{enc_s:.2f}",
+                         f"{s['rss_fhandle_kib'] / 1024:.1f}",
+                         f"{s['rss_null_kib'] / 1024:.1f}", per_file, fio_pf,
+                         kops(fo), kops(ro), fmt_r(ratio(fo, ro))])
+    return table(["where", "fs", "files", "layout s", "fio+fhandle set-up s",
+                  "fio+null set-up s", "engine's share s",
+                  "rawloop encode-all s", "max RSS fhandle MiB",
+                  "max RSS null MiB", "engine B/file", "fio B/file",
+                  "open ops/s fio", "open ops/s raw", "fio ÷ raw"], rows)
+
+
+def plots(runs, outdir):
+    """ops/s and p50/p99/p99.9 against iodepth, one PNG per machine, file
+    system and operation; sync (iodepth-free) is drawn as a flat line."""
+    made = []
+    if not shutil.which("gnuplot"):
+        print("report.py: gnuplot missing: no plots", file=sys.stderr)
+        return made
+    datdir = os.path.join(outdir, "plotdata")
+    os.makedirs(datdir, exist_ok=True)
+    for where, fs in places(runs):
+        qd = pick(runs, where=where, fs=fs, section="qd")
+        peers = pick(runs, where=where, fs=fs, section="peers",
+                     tool="fhandle", variant="sync")
+        for op in ("encode", "open", "openat"):
+            series = []
+            sync = pick(peers, op=op)
+            if sync:
+                series.append(("sync", [(q, med(sync, "ops"), med(sync, "p50"),
+                                         med(sync, "p99"), med(sync, "p999"))
+                                        for q in QDS]))
+            variants = []
+            for r in pick(qd, op=op):
+                if r["variant"] not in variants:
+                    variants.append(r["variant"])
+            for var in variants:
+                pts = []
+                for q in QDS:
+                    sel = pick(qd, op=op, variant=var, qd=q)
+                    if sel:
+                        pts.append((q, med(sel, "ops"), med(sel, "p50"),
+                                    med(sel, "p99"), med(sel, "p999")))
+                series.append((var, pts))
+            if not variants:
+                continue	# sync only: nothing against iodepth
+            name = f"qd-{where}-{fs}-{op}"
+            dat = os.path.join(datdir, name + ".dat")
+            with open(dat, "w") as f:
+                for var, pts in series:
+                    f.write(f'"{var}"\n')
+                    for p in pts:
+                        f.write(" ".join(str(x) for x in p) + "\n")
+                    f.write("\n\n")
+            png = os.path.join(outdir, name + ".png")
+            title = (f"{op} on {fs} ({where}"
+                     + (", TCG: compare ratios only" if where == "vm" else "")
+                     + ")")
+            n = len(series)
+            panels = [("ops/s", 2, "set logscale y"),
+                      ("p50 latency (µs)", 3, "set logscale y"),
+                      ("p99 latency (µs)", 4, "set logscale y"),
+                      ("p99.9 latency (µs)", 5, "set logscale y")]
+            script = [
+                "set terminal pngcairo size 1200,900 font ',10'",
+                f"set output '{png}'",
+                f"set multiplot layout 2,2 title '{title}'",
+                "set logscale x 2", "set xtics (1,4,16,64)",
+                "set xlabel 'iodepth'", "set key top left font ',8'",
+                "set grid",
+            ]
+            for ylabel, col, logy in panels:
+                scale = "" if col == 2 else "/1000"
+                script += [f"set ylabel '{ylabel}'", logy,
+                           "plot " + ", ".join(
+                               f"'{dat}' index {i} using 1:(${col}{scale}) "
+                               f"with linespoints title columnheader(1)"
+                               for i in range(n))]
+            script.append("unset multiplot")
+            r = subprocess.run(["gnuplot"], input="\n".join(script),
+                               text=True, capture_output=True)
+            if r.returncode:
+                print(f"report.py: gnuplot failed for {name}: {r.stderr}",
+                      file=sys.stderr)
+            else:
+                made.append(png)
+    return made
+
+
+def write_summary(runs, path):
+    keys = ["where", "fs", "section", "tool", "op", "variant", "qd", "depth",
+            "cache", "nrfiles", "rep", "ops", "p50", "p99", "p999", "mean"]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(keys)
+        for r in runs:
+            if r["tool"] != "scale":
+                w.writerow([round(r[k], 1) if isinstance(r[k], float) else r[k]
+                            for k in keys])
+
+
+def replace_blocks(doc, blocks):
+    with open(doc) as f:
+        text = f.read()
+    for name, body in blocks.items():
+        pat = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)",
+                         re.S)
+        text = pat.sub(lambda m: m.group(1) + body + m.group(2), text)
+    with open(doc, "w") as f:
+        f.write(text)
+
+
+def main():
+    args = sys.argv[1:]
+    if not args:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    results = args[0]
+    doc = copy = None
+    if "--doc" in args:
+        doc = args[args.index("--doc") + 1]
+    if "--copy" in args:
+        copy = args[args.index("--copy") + 1]
+    runs = load(results)
+    if not runs:
+        print(f"report.py: no results in {results}", file=sys.stderr)
+        sys.exit(1)
+    blocks = {
+        "peers": t_peers(runs), "overhead": t_overhead(runs),
+        "uring": t_uring(runs), "depth": t_depth(runs),
+        "cold": t_cold(runs), "scale": t_scale(runs),
+    }
+    titles = {
+        "peers": "Every tool at iodepth 1, 1000 files, warm (medians)",
+        "overhead": "fio's overhead: the sync backend against the bare loop",
+        "uring": "uring against sync (ops/s ratio), by iodepth",
+        "depth": "By handle against by path, directory depth 1 and 8",
+        "cold": "Warm against cold dentry and inode caches",
+        "scale": "Scale: set-up, memory, ops/s by number of files",
+    }
+    pngs = plots(runs, results)
+    md = ["# make compare results\n", TCG_NOTE + "\n"]
+    for k, body in blocks.items():
+        md.append(f"## {titles[k]}\n\n{body}")
+    for p in pngs:
+        md.append(f"![{os.path.basename(p)}]({os.path.basename(p)})\n")
+    with open(os.path.join(results, "tables.md"), "w") as f:
+        f.write("\n".join(md))
+    write_summary(runs, os.path.join(results, "summary.csv"))
+    if doc:
+        replace_blocks(doc, blocks)
+    if copy:
+        os.makedirs(copy, exist_ok=True)
+        for old in os.listdir(copy):
+            if old.endswith(".png"):
+                os.remove(os.path.join(copy, old))
+        for p in pngs + [os.path.join(results, "tables.md"),
+                         os.path.join(results, "summary.csv")]:
+            shutil.copy(p, copy)
+    print(f"report.py: {len(runs)} runs, {len(pngs)} plots, "
+          f"tables in {os.path.join(results, 'tables.md')}")
+
+
+if __name__ == "__main__":
+    main()
