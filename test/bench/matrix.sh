@@ -9,11 +9,18 @@
 # usage: matrix.sh --where NAME --out DIR [--backends "sync uring"]
 #                  [--runtime SECONDS] [--reps N] [--cold-files N]
 #                  [--filestat-loops N] [--scale "1000 100000"]
-#                  [--sections "peers qd depth cold scale"] FS=DIR...
+#                  [--sections "peers qd depth abspath cold scale"] FS=DIR...
 #
 #   FS=DIR   a file system's name and a directory on it for the file sets,
 #            e.g. tmpfs=/dev/shm ext4=/var/tmp (a temporary folder is made
 #            in DIR and removed after)
+#
+# Every run works in that temporary folder and names its files by paths
+# relative to it (directory=a, a/b/c/d/e/f/g/h): a path walk that starts
+# at / would cross the root file system first, which in the VM is 9p,
+# whose dentries need revalidation, so io_uring's cached (inline) lookup
+# fails and every path operation goes to io-wq.  The abspath section
+# measures that difference with absolute paths.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,7 +28,8 @@ SO=$top/build/fhandle.so
 RAW=$top/build/bench/rawloop
 
 where=host out= backends=sync runtime=1 reps=3 cold_files=20000
-filestat_loops=100 scale="1000 100000" sections="peers qd depth cold scale"
+filestat_loops=100 scale="1000 100000"
+sections="peers qd depth abspath cold scale"
 filesystems=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -40,6 +48,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$out" ] && [ ${#filesystems[@]} -gt 0 ] ||
 	{ sed -n '9,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+mkdir -p "$out" && out=$(cd "$out" && pwd)
 for f in "$SO" "$RAW"; do
 	[ -x "$f" ] || [ -f "$f" ] ||
 		{ echo "matrix.sh: $f is not built (make compare builds it)" >&2; exit 2; }
@@ -111,8 +120,9 @@ FIO_COMMON=(--thread --filesize=4k --bs=4k --rw=randread
 # every tool: fio then finds them with the right size and keeps them)
 layout() {
 	local dir=$1 n=$2 size=${3:-4k}
+	shift 3
 	mkdir -p "$dir"
-	fio --name=layout --thread --ioengine=sync --directory="$dir" \
+	fio "$@" --name=layout --thread --ioengine=sync --directory="$dir" \
 		--nrfiles="$n" --filesize="$size" --bs="$size" --rw=write \
 		--create_only=1 --create_serialize=1 \
 		--filename_format='f.$filenum' >/dev/null 2>&1
@@ -219,6 +229,18 @@ sec_depth() {
 	return 0
 }
 
+# ---------------------------------------------------------------- abspath
+# Depth 1 again, by absolute path ($PWD/a/f.N instead of a/f.N).
+sec_abspath() {
+	local fs=$1 dabs=$2 op
+	for op in encode open openat; do
+		fh "$fs" abspath "$op" sync 1 1 warm 1000 1 "$dabs" "${timed[@]}"
+		[ $uring = 1 ] &&
+			fh "$fs" abspath "$op" uring 16 1 warm 1000 1 "$dabs" "${timed[@]}"
+	done
+	return 0
+}
+
 # ---------------------------------------------------------------- cold
 # Each of COLD_FILES files opened once, in a random order, with warm
 # caches and after dropping dentries and inodes (fh_cold_cache=1, or
@@ -253,20 +275,24 @@ timed_fio() {
 }
 
 sec_scale() {
-	local fs=$1 base=$2 n dir t0 t1 t2 t3 t4 id j common rss_fh rss_null
+	local fs=$1 n dir t0 t1 t2 t3 t4 id j common rss_fh rss_null big
 	for n in $scale; do
-		dir=$base/s$n
+		dir=s$n
+		# fio keeps its per-file state in its smalloc pools, too small
+		# for 1,000,000 files by default: 1 KiB a file more
+		big=()
+		[ "$n" -gt 50000 ] && big=(--alloc-size=$n)
 		id=$fs-scale-n$n
 		j=$out/json/$id
 		progress "$fs scale $n files: laying out"
 		t0=$(now)
-		if ! layout "$dir" "$n" 512; then
+		if ! layout "$dir" "$n" 512 "${big[@]}"; then
 			progress "FAILED $fs scale layout of $n files"
 			nfail=$((nfail + 1))
 			continue
 		fi
 		t1=$(now)
-		common=(--name="$id" --thread --directory="$dir" --nrfiles="$n"
+		common=("${big[@]}" --name="$id" --thread --directory="$dir" --nrfiles="$n"
 			--filesize=512 --bs=512 --rw=randread --norandommap
 			--file_service_type=random --filename_format='f.$filenum'
 			--number_ios=1)
@@ -296,7 +322,7 @@ sec_scale() {
 			"fio+null $(jq .setup_null_s "$j.json") s," \
 			"max RSS $rss_fh KiB vs $rss_null KiB"
 		fh "$fs" scale open sync 1 1 warm "$n" 1 "$dir" "${timed[@]}" \
-			--filesize=512 --bs=512 --norandommap
+			--filesize=512 --bs=512 --norandommap "${big[@]}"
 		raw "$fs" scale open 1 warm "$n" 1 "$dir" -t "$runtime"
 		progress "$fs scale $n files: removing"
 		rm -rf "$dir"
@@ -315,19 +341,22 @@ for spec in "${filesystems[@]}"; do
 	base=$(mktemp -d "$root/fhbench.XXXXXX") ||
 		{ echo "matrix.sh: cannot make a folder in $root" >&2; exit 1; }
 	cleanup_dirs+=("$base")
-	d1=$base/a
-	d8=$base/a/b/c/d/e/f/g/h
+	cd "$base" || exit 1
+	d1=a
+	d8=a/b/c/d/e/f/g/h
 	progress "$fs: laying out 1000 files in $d1 and $d8"
-	layout "$d1" 1000 && layout "$d8" 1000 ||
+	layout "$d1" 1000 4k && layout "$d8" 1000 4k ||
 		{ echo "matrix.sh: fio's layout failed in $base" >&2; exit 1; }
 	has "$sections" peers && sec_peers "$fs" "$d1"
 	has "$sections" qd && [ $uring = 1 ] && sec_qd "$fs" "$d1"
 	has "$sections" depth && sec_depth "$fs" "$d8"
+	has "$sections" abspath && sec_abspath "$fs" "$base/$d1"
 	if has "$sections" cold; then
 		progress "$fs: laying out $cold_files files for the cold runs"
-		layout "$base/cold" "$cold_files" && sec_cold "$fs" "$base/cold"
+		layout cold "$cold_files" 4k && sec_cold "$fs" cold
 	fi
-	has "$sections" scale && sec_scale "$fs" "$base"
+	has "$sections" scale && sec_scale "$fs"
+	cd "$top" || exit 1
 	rm -rf "$base"
 done
 progress "done: $nrun runs, $nfail failed"

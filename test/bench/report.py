@@ -209,6 +209,26 @@ def t_depth(runs):
                   "d8 handle ÷ path", "path d8 ÷ d1", "encode d8 ÷ d1"], rows)
 
 
+def t_abspath(runs):
+    rows = []
+    for where, fs in places(runs):
+        ab = pick(runs, where=where, fs=fs, section="abspath")
+        for op in ("encode", "open", "openat"):
+            for label, var, qd, sec in (("fhandle sync", "sync", 1, "peers"),
+                                        ("fhandle uring qd16", "uring", 16,
+                                         "qd")):
+                a = med(pick(ab, op=op, variant=var), "ops")
+                r = med(pick(runs, where=where, fs=fs, section=sec,
+                             tool="fhandle", op=op, variant=var, qd=qd,
+                             depth=1), "ops")
+                if a is None or r is None:
+                    continue
+                rows.append([where, fs, op, label, kops(r), kops(a),
+                             fmt_r(ratio(a, r))])
+    return table(["where", "fs", "operation", "tool", "relative path ops/s",
+                  "absolute path ops/s", "absolute ÷ relative"], rows)
+
+
 def t_cold(runs):
     rows = []
     for where, fs in places(runs):
@@ -269,7 +289,7 @@ def t_scale(runs):
                          f"{s['rss_null_kib'] / 1024:.1f}", per_file, fio_pf,
                          kops(fo), kops(ro), fmt_r(ratio(fo, ro))])
     return table(["where", "fs", "files", "layout s", "fio+fhandle set-up s",
-                  "fio+null set-up s", "engine's share s",
+                  "fio+null set-up s", "fhandle − null s",
                   "rawloop encode-all s", "max RSS fhandle MiB",
                   "max RSS null MiB", "engine B/file", "fio B/file",
                   "open ops/s fio", "open ops/s raw", "fio ÷ raw"], rows)
@@ -393,13 +413,15 @@ def main():
     blocks = {
         "peers": t_peers(runs), "overhead": t_overhead(runs),
         "uring": t_uring(runs), "depth": t_depth(runs),
-        "cold": t_cold(runs), "scale": t_scale(runs),
+        "abspath": t_abspath(runs), "cold": t_cold(runs),
+        "scale": t_scale(runs),
     }
     titles = {
         "peers": "Every tool at iodepth 1, 1000 files, warm (medians)",
         "overhead": "fio's overhead: the sync backend against the bare loop",
         "uring": "uring against sync (ops/s ratio), by iodepth",
         "depth": "By handle against by path, directory depth 1 and 8",
+        "abspath": "Paths relative to the file system against absolute",
         "cold": "Warm against cold dentry and inode caches",
         "scale": "Scale: set-up, memory, ops/s by number of files",
     }
