@@ -216,6 +216,11 @@ int main(int argc, char **argv)
 	open_agree("open: O_PATH mount fd", pathfd, fh, O_RDONLY);
 	close(pathfd);
 
+	/* open: a mount fd on another filesystem ("/" or procfs) */
+	fd = kt_openf("/", O_RDONLY | O_DIRECTORY);
+	open_agree("open: mount fd on \"/\"", fd, fh, O_RDONLY);
+	close(fd);
+
 	/* open: handles the filesystem cannot decode */
 	open_agree("open: mount fd on procfs", procfd, fh, O_RDONLY);
 	fd = kt_sys_open(procfd, fh, O_RDONLY);

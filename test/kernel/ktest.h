@@ -47,7 +47,7 @@
 #define KT_OP_ENCODE	FHANDLE_OP_NAME_TO_HANDLE_AT
 #define KT_OP_OPEN	FHANDLE_OP_OPEN_BY_HANDLE_AT
 
-#define KT_MAX_FILES	64
+#define KT_MAX_FILES	128
 
 static struct {
 	const char *name;	/* test name: basename of argv[0] */

@@ -3,8 +3,10 @@
  * -ESTALE: the handle of a file or directory that has been removed, opened
  * right after unlink and close and again after sync and dropping caches
  * (when /proc/sys/vm/drop_caches is writable), inline and through io-wq,
- * as the syscall.  An unlinked file that is still open: ring and syscall
- * must agree (which way is the filesystem's business).
+ * as the syscall.  A new file that gets the inode number of a removed one
+ * (ext4 and xfs reuse them; tmpfs does not) must not open through the old
+ * handle.  An unlinked file that is still open: ring and syscall must
+ * agree (which way is the filesystem's business).
  */
 #include "ktest.h"
 
@@ -29,6 +31,44 @@ static void expect_stale(const char *check, struct file_handle *fh)
 			kt_fail("%s: ring and syscall both gave %s, want %s",
 				name, kt_res_str(res), kt_res_str(-ESTALE));
 	}
+}
+
+#define REUSE_TRIES	32
+
+/*
+ * The old handle of a removed file whose inode number a new file got: the
+ * generation differs, so -ESTALE, also inline where the new inode is in the
+ * cache.  Returns false if no new file got the number.
+ */
+static bool reused_inode(void)
+{
+	const char *victim = kt_mkfile("victim", "old\n"), *p = NULL;
+	struct file_handle *fh;
+	struct stat st, nst;
+	char leaf[32];
+	int i, fd;
+
+	kt_expect_res("encode victim", kt_encode_both("encode victim", &ring,
+			AT_FDCWD, victim, 0, KT_MAX_HANDLE_SZ, 0, &fh), 0);
+	if (stat(victim, &st) || unlink(victim))
+		kt_fail("stat/unlink %s: %s", victim, strerror(errno));
+	for (i = 0; i < REUSE_TRIES; i++) {
+		snprintf(leaf, sizeof(leaf), "new%d", i);
+		p = kt_mkfile(leaf, "new\n");
+		if (stat(p, &nst))
+			kt_fail("stat %s: %s", p, strerror(errno));
+		if (nst.st_ino == st.st_ino)
+			break;
+	}
+	if (i == REUSE_TRIES) {
+		free(fh);
+		return false;
+	}
+	fd = kt_openf(p, O_RDONLY);	/* keep the new inode cached */
+	expect_stale("inode number reused by a new file", fh);
+	close(fd);
+	free(fh);
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -84,6 +124,10 @@ int main(int argc, char **argv)
 	if (res >= 0)
 		close(res);
 	close(fd);
+
+	if (!reused_inode())
+		printf("note: no new file got a removed file's inode number: "
+		       "reuse not checked\n");
 
 	free(ffh);
 	free(dfh);
