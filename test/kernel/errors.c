@@ -4,9 +4,13 @@
  * syscall returns for the same input: -EFAULT for bad pointers, -EINVAL
  * for bad AT_* and O_* flags and bad handle_bytes, -EBADF for bad fds,
  * -EOVERFLOW with the needed size written back, -EOPNOTSUPP where the
- * filesystem cannot export handles, and the path lookup errors.
+ * filesystem cannot export handles, -EMFILE at RLIMIT_NOFILE, and the path
+ * lookup errors.  Also the sqe checks that keep the ABI open: IOSQE_FIXED_FILE
+ * gives -EBADF as for IORING_OP_OPENAT, and fields the opcodes do not use
+ * must be zero (-EINVAL).
  */
 #include "ktest.h"
+#include <sys/resource.h>
 
 #define KT_O_TMPFILE_BIT	020000000	/* the kernel's __O_TMPFILE */
 
@@ -87,6 +91,69 @@ static void open_agree(const char *check, int mfd, struct file_handle *fh,
 		if (fd >= 0)
 			close(fd);
 	}
+}
+
+/* With RLIMIT_NOFILE at the lowest free fd, opens give -EMFILE. */
+static void emfile(struct file_handle *fh)
+{
+	struct rlimit old, lim;
+	int fd = kt_openf("/dev/null", O_RDONLY);
+
+	close(fd);
+	if (getrlimit(RLIMIT_NOFILE, &old))
+		kt_fail("getrlimit: %s", strerror(errno));
+	lim = old;
+	lim.rlim_cur = fd;
+	if (setrlimit(RLIMIT_NOFILE, &lim))
+		kt_fail("setrlimit: %s", strerror(errno));
+	open_err("open: at RLIMIT_NOFILE", kt.dirfd, fh, O_RDONLY, -EMFILE);
+	if (setrlimit(RLIMIT_NOFILE, &old))
+		kt_fail("setrlimit: %s", strerror(errno));
+}
+
+/* Run the one prepared sqe; it must fail with want. */
+static void run_expect(const char *check, int want)
+{
+	kt_expect_res(check, kt_run(&ring), want);
+}
+
+static void sqe_checks(const char *file, struct file_handle *fh)
+{
+	struct file_handle *out = kt_fh_new(KT_MAX_HANDLE_SZ);
+	struct io_uring_sqe *sqe;
+	int mnt, openat_res;
+
+	/* IOSQE_FIXED_FILE: as OPENAT, which gives -EBADF */
+	io_uring_register_files_sparse(&ring, 4);
+	sqe = kt_sqe(&ring);
+	io_uring_prep_openat(sqe, 0, file, O_RDONLY, 0);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	openat_res = kt_run(&ring);
+	kt_expect_res("OPENAT with IOSQE_FIXED_FILE (reference)", openat_res,
+		      -EBADF);
+	kt_prep_encode(&ring, 0, file, out, &mnt, 0, IOSQE_FIXED_FILE);
+	run_expect("encode with IOSQE_FIXED_FILE", -EBADF);
+	kt_prep_open(&ring, 0, fh, O_RDONLY, IOSQE_FIXED_FILE);
+	run_expect("open with IOSQE_FIXED_FILE", -EBADF);
+	io_uring_unregister_files(&ring);
+
+	/* unused fields must be zero */
+	sqe = kt_prep_encode(&ring, AT_FDCWD, file, out, &mnt, 0, 0);
+	sqe->len = 1;
+	run_expect("encode with sqe->len set", -EINVAL);
+	sqe = kt_prep_encode(&ring, AT_FDCWD, file, out, &mnt, 0, 0);
+	sqe->buf_index = 1;
+	run_expect("encode with sqe->buf_index set", -EINVAL);
+	sqe = kt_prep_open(&ring, kt.dirfd, fh, O_RDONLY, 0);
+	sqe->len = 1;
+	run_expect("open with sqe->len set", -EINVAL);
+	sqe = kt_prep_open(&ring, kt.dirfd, fh, O_RDONLY, 0);
+	sqe->off = 1;
+	run_expect("open with sqe->off set", -EINVAL);
+	sqe = kt_prep_open(&ring, kt.dirfd, fh, O_RDONLY, 0);
+	sqe->addr3 = 1;
+	run_expect("open with sqe->addr3 set", -EINVAL);
+	free(out);
 }
 
 int main(int argc, char **argv)
@@ -237,6 +304,9 @@ int main(int argc, char **argv)
 	big->handle_type = fh->handle_type;
 	big->handle_bytes = 4;
 	open_agree("open: truncated handle", kt.dirfd, big, O_RDONLY);
+
+	emfile(fh);
+	sqe_checks(file, fh);
 
 	free(fh);
 	free(big);

@@ -55,6 +55,17 @@ static void emulate(struct io_uring *ring, struct io_uring_sqe *sqe)
 {
 	int fd, ret;
 
+	if (sqe->flags & IOSQE_FIXED_FILE) {
+		sqe->flags &= ~IOSQE_FIXED_FILE;
+		post_result(ring, sqe, -EBADF);
+		return;
+	}
+	if (sqe->len || sqe->buf_index ||
+	    (sqe->opcode == OP_ENCODE ? sqe->splice_fd_in :
+	     sqe->off || sqe->addr3)) {
+		post_result(ring, sqe, -EINVAL);	/* unused fields */
+		return;
+	}
 	if (sqe->opcode == OP_ENCODE) {
 		ret = name_to_handle_at(sqe->fd, (char *)sqe->addr,
 					(struct file_handle *)sqe->addr2,
