@@ -67,13 +67,15 @@ progress() {
 	printf 'bench[%s %02d:%02d] %s\n' "$where" $((s / 60)) $((s % 60)) "$*"
 }
 
-# The one-line summary of a result file, for the progress line.
+# The one-line summary of a result file, for the progress line (one line
+# per job of a fio run); fails if the file is no JSON of a result.  One jq
+# per run: under TCG each start of jq costs a good part of a second.
 summary() {
-	jq -r 'if .tool == "rawloop" then
+	jq -er 'if .tool == "rawloop" then
 		"\(.ops_per_sec | floor) ops/s, p50 \(.p50_ns) ns"
-	else .jobs[0].read as $r |
+	else .jobs[] | .read as $r |
 		"\($r.iops | floor) ops/s, p50 \(($r.lat_ns.percentile // $r.clat_ns.percentile)["50.000000"]) ns"
-	end' "$1" 2>/dev/null || echo "no result"
+	end' "$1" 2>/dev/null
 }
 
 # record ID FS SECTION TOOL OP VARIANT QD DEPTH CACHE NRFILES REP EXTRA
@@ -87,7 +89,7 @@ record() {
 # run_case KIND ID FS SECTION TOOL OP VARIANT QD DEPTH CACHE NRFILES REP -- CMD...
 # Runs CMD with its stdout in OUT/json/ID.json and records it.
 run_case() {
-	local id=$1 json rc
+	local id=$1 json rc sum
 	shift
 	local meta=("${@:1:10}")
 	shift 10
@@ -99,16 +101,17 @@ run_case() {
 	sed -n '/^{/,$p' "$json.raw" >"$json"
 	rm -f "$json.raw"
 	nrun=$((nrun + 1))
-	if [ $rc != 0 ] || ! jq -e . "$json" >/dev/null 2>&1; then
+	if [ $rc != 0 ] || ! sum=$(summary "$json"); then
 		nfail=$((nfail + 1))
 		progress "FAILED ${meta[*]:0:9} (status $rc):" \
 			"$(tail -n 3 "$out/json/$id.err" | tr '\n' ' ')"
 		return 1
 	fi
 	[ -s "$out/json/$id.err" ] || rm -f "$out/json/$id.err"
-	record "$id" "${meta[@]}" ""
+	[ "${meta[5]}" = sweep ] ||
+		record "$id" "${meta[@]}" ""
 	progress "${meta[0]} ${meta[1]} ${meta[2]}/${meta[4]} ${meta[3]}" \
-		"qd${meta[5]} depth${meta[6]} ${meta[7]}: $(summary "$json")"
+		"qd${meta[5]} depth${meta[6]} ${meta[7]}:" $sum
 }
 
 FIO_COMMON=(--thread --filesize=4k --bs=4k --rw=randread
@@ -199,9 +202,38 @@ sec_peers() {
 
 # ---------------------------------------------------------------- qd
 # The uring backend at iodepth 1, 4, 16, 64, plain, with fixed files,
-# with IOSQE_ASYNC forced, and both.
+# with IOSQE_ASYNC forced, and both.  The four iodepths of a variant are
+# four jobs of one fio run (stonewalled: one after the other), which
+# saves three fio start-ups: under TCG each costs seconds.
+fh_qd_sweep() {
+	local fs=$1 op=$2 var=$3 d=$4 qd batch id ids=() jobs=() i
+	for qd in 1 4 16 64; do
+		id=$fs-qd-fhandle-$var-$op-qd$qd-d1-warm-n1000-r1
+		id=${id//+/_}
+		batch=$((qd / 4))
+		[ $batch -ge 1 ] || batch=1
+		ids+=("$id")
+		jobs+=(--name="$id" --iodepth=$qd --iodepth_batch_submit=$batch
+		       --iodepth_batch_complete_min=1 --stonewall)
+	done
+	# shellcheck disable=SC2046
+	if ! run_case "$fs-qd-fhandle-${var//+/_}-$op-sweep" "$fs" qd fhandle "$op" \
+		"$var" sweep 1 warm 1000 1 -- fio --directory="$d" \
+		--nrfiles=1000 "${FIO_COMMON[@]}" $(fh_args "$var" "$op" 1) \
+		"${timed[@]}" "${jobs[@]}"; then
+		return 1
+	fi
+	# a line per iodepth: job I of the sweep's JSON (report.py reads it)
+	i=0
+	for qd in 1 4 16 64; do
+		record "${ids[$i]}" "$fs" qd fhandle "$op" "$var" "$qd" 1 warm \
+			1000 1 "$fs-qd-fhandle-${var//+/_}-$op-sweep:$i"
+		i=$((i + 1))
+	done
+}
+
 sec_qd() {
-	local fs=$1 d=$2 op var qd vars
+	local fs=$1 d=$2 op var vars
 	for op in encode open openat; do
 		case $op in
 		open) vars="uring uring+fixed uring+async uring+fixed+async" ;;
@@ -209,9 +241,7 @@ sec_qd() {
 		*) vars="uring uring+async" ;;
 		esac
 		for var in $vars; do
-			for qd in 1 4 16 64; do
-				fh "$fs" qd "$op" "$var" "$qd" 1 warm 1000 1 "$d" "${timed[@]}"
-			done
+			fh_qd_sweep "$fs" "$op" "$var" "$d"
 		done
 	done
 }

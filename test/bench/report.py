@@ -32,12 +32,18 @@ def load(results):
             continue
         with open(tsv) as f:
             for row in csv.DictReader(f, delimiter="\t"):
-                path = os.path.join(results, where, "json", row["id"] + ".json")
+                # extra "FILE:I": job I of FILE.json (a sweep of one fio run)
+                name, job = row["id"], None
+                if row.get("extra") and ":" in row["extra"]:
+                    name, job = row["extra"].rsplit(":", 1)
+                path = os.path.join(results, where, "json", name + ".json")
                 try:
                     with open(path) as jf:
                         data = json.load(jf)
                 except (OSError, ValueError):
                     continue
+                if job is not None:
+                    data = dict(data, jobs=[data["jobs"][int(job)]])
                 row.update(metrics(data))
                 for k in ("qd", "depth", "nrfiles", "rep"):
                     row[k] = int(row[k])
@@ -351,6 +357,7 @@ def plots(runs, outdir):
                 f"set output '{png}'",
                 f"set multiplot layout 2,2 title '{title}'",
                 "set logscale x 2", "set xtics (1,4,16,64)",
+                "set xrange [0.8:80]",
                 "set xlabel 'iodepth'", "set key top left font ',8'",
                 "set grid",
             ]
