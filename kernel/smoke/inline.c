@@ -202,6 +202,28 @@ int main(int argc, char **argv)
 			       fname, &h.fh, &mnt_id, 0);
 	run(&ring, "name_to_handle again", 1);
 
+	/* a FIFO: O_NONBLOCK would change its open, so io-wq unless O_PATH */
+	if (mkfifoat(dfd, "inline-smoke-fifo", 0600) == 0) {
+		hd.fh.handle_bytes = MAX_HANDLE_SZ;
+		sqe = io_uring_get_sqe(&ring);
+		fh_prep_name_to_handle(sqe, FHANDLE_OP_NAME_TO_HANDLE_AT, dfd,
+				       "inline-smoke-fifo", &hd.fh, &mnt_id, 0);
+		run(&ring, "name_to_handle fifo", 1);
+		sqe = io_uring_get_sqe(&ring);
+		fh_prep_open_by_handle(sqe, FHANDLE_OP_OPEN_BY_HANDLE_AT, dfd,
+				       &hd.fh, O_RDWR);
+		res = run(&ring, "open_by_handle fifo O_RDWR", 1);
+		if (res >= 0)
+			close(res);
+		sqe = io_uring_get_sqe(&ring);
+		fh_prep_open_by_handle(sqe, FHANDLE_OP_OPEN_BY_HANDLE_AT, dfd,
+				       &hd.fh, O_PATH);
+		res = run(&ring, "open_by_handle fifo O_PATH", 1);
+		if (res >= 0)
+			close(res);
+		unlinkat(dfd, "inline-smoke-fifo", 0);
+	}
+
 	/* stale: on tmpfs decided inline, elsewhere possibly in io-wq */
 	unlink(file);
 	drop_caches();
