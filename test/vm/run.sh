@@ -194,7 +194,7 @@ done
 	usage_error "the repository path has white space, which the kernel command line cannot carry: $INIT"
 # qemu option values: a comma is written as two.
 qp() { printf '%s' "${1//,/,,}"; }
-append="console=ttyS0,115200 panic=-1 random.trust_cpu=on root=fhroot rootfstype=9p"
+append="console=ttyS0,115200 panic=-1 random.trust_cpu=on pci=noacpi root=fhroot rootfstype=9p"
 append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
 append+=" init=$INIT"
 
