@@ -14,6 +14,12 @@ skip() { echo "    $*"; return 77; }
 # The kernel has both opcodes and they behave (examples/fhandle-probe).
 have_opcodes() { "$PROBE" -q; }
 
+# Tests of the build, install and README: the host stage runs them; in the
+# VM (read-only root, slow) they add nothing.
+host_only() {
+	[ -z "${FHANDLE_VM:-}" ] || skip "host-only: the host stage runs it"
+}
+
 need_uring() {
 	[ "$BACKEND" = uring ] ||
 		{ skip "needs FHANDLE_BACKEND=uring (the VM suite runs it)"; return; }
@@ -66,17 +72,19 @@ expect_fio_error() {
 # run_tests NAME...: run t_NAME for each, print PASS/FAIL/SKIP lines and
 # a closing "N passed, N failed, N skipped" line; status 1 on any failure.
 run_tests() {
-	local name rc passed=0 failed=0 skipped=0 out
+	local name rc passed=0 failed=0 skipped=0 out start took
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/fhandle-test.XXXXXX")
 	export WORK
 	for name in "$@"; do
 		out=$WORK/$name.out
+		start=$SECONDS
 		(set +e; cd "$WORK" && "t_$name") >"$out" 2>&1
 		rc=$?
+		took="($((SECONDS - start)) s)"
 		case $rc in
-		0) echo "PASS $name"; passed=$((passed + 1)) ;;
+		0) echo "PASS $name $took"; passed=$((passed + 1)) ;;
 		77) echo "SKIP $name"; skipped=$((skipped + 1)); cat "$out" ;;
-		*) echo "FAIL $name (status $rc)"; failed=$((failed + 1))
+		*) echo "FAIL $name (status $rc) $took"; failed=$((failed + 1))
 		   tail -n 30 "$out" ;;
 		esac
 	done

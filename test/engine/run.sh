@@ -154,6 +154,7 @@ t_latency_logs() {
 # fio 3.33 takes the engine's path here, without "external:"
 t_enghelp() {
 	local out o
+	host_only || return
 	out=$(fio --enghelp="$SO" 2>&1) || { fail "$out"; return 1; }
 	for o in fh_backend fh_read_op fh_write_op fh_open_flags \
 		 fh_fixedfiles fh_force_async fh_sqpoll fh_encode_opcode \
@@ -173,6 +174,7 @@ t_enghelp() {
 
 t_built_for_this_fio() {
 	local want got
+	host_only || return
 	want=$(dpkg-query -W -f='${Version}' fio)
 	got=$(cat "$TOP/build/fio-src/.fhandle-fio-package")
 	expect_eq "fio source package" "$got" "$want" || return 1
@@ -185,6 +187,7 @@ t_built_for_this_fio() {
 # another fio version.
 t_abi_skew_refused() {
 	local d src
+	host_only || return
 	d=$(tdir)
 	src=$d/fio-src
 	cp -r "$TOP/build/fio-src" "$src"
@@ -457,6 +460,7 @@ t_sanitizers() {
 
 t_make_install() {
 	local d
+	host_only || return
 	d=$(tdir)
 	make -s -C "$TOP" install DESTDIR="$d/root" PREFIX=/opt/fh >/dev/null ||
 		{ fail "make install failed"; return 1; }
@@ -469,6 +473,7 @@ t_make_install() {
 
 t_make_clean() {
 	local d
+	host_only || return
 	d=$(tdir)
 	git -C "$TOP" ls-files -z | (cd "$TOP" && xargs -0 cp --parents -t "$d")
 	cp -r "$TOP/build" "$d/build"
@@ -479,6 +484,7 @@ t_make_clean() {
 # the README's main command, as written there
 t_readme_main_command() {
 	local out before after
+	host_only || return
 	grep -qx 'make run' "$TOP/README.md" ||
 		{ fail "README has no 'make run' line"; return 1; }
 	before=$(ls "${TMPDIR:-/tmp}" | grep -c '^fhandle-run\.' || true)
@@ -495,6 +501,7 @@ t_readme_main_command() {
 # the README's fio example: the fenced block under "## The engine"
 t_readme_engine_example() {
 	local block out
+	host_only || return
 	block=$(sed -n '/^## The engine/,/^## /p' "$TOP/README.md" |
 		sed -n '/^```$/,/^```$/p' | sed '1d;/^```$/,$d')
 	grep -q "^fio --ioengine=external:build/fhandle.so" <<<"$block" ||
