@@ -15,7 +15,8 @@
 # usage: test/bench/compare.sh [--1m] [--host-only | --vm-only] [--quick]
 #                              [--no-doc]
 # The same as environment variables for make compare:
-# FHANDLE_BENCH_1M=1, FHANDLE_BENCH_ONLY=host|vm, FHANDLE_BENCH_QUICK=1.
+# FHANDLE_BENCH_1M=1, FHANDLE_BENCH_ONLY=host|vm, FHANDLE_BENCH_QUICK=1;
+# FHANDLE_BENCH_KERNEL=BZIMAGE boots that kernel instead of kernel/build.sh's.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
 	--vm-only) only=vm ;;
 	--quick) quick=1 ;;
 	--no-doc) doc=0 ;;
-	*) sed -n '16,20s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '/^# usage/,/^# FHANDLE_BENCH_KERNEL/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -48,10 +49,10 @@ rm -rf "$results"
 mkdir -p "$results"
 status=0
 
-reps=5 runtime=1 scale="1000 100000" vm_reps=2 cold=20000
+reps=3 runtime=1 scale="1000 100000" vm_reps=1 cold=20000 vm_cold=2000
 [ "$big" = 1 ] && scale="$scale 1000000"
 if [ "$quick" = 1 ]; then
-	reps=1 vm_reps=1 scale=1000 cold=2000
+	reps=1 vm_reps=1 scale=1000 cold=2000 vm_cold=1000
 fi
 
 if [ "$only" != vm ]; then
@@ -68,10 +69,13 @@ if [ "$only" != host ]; then
 	vmcmd="fs=(); for d in \$FHANDLE_SCRATCH; do fs+=(\"\$(basename \$d)=\$d\"); done;"
 	vmcmd+=" bash test/bench/matrix.sh --where vm --out \"\$FHANDLE_OUT\""
 	vmcmd+=" --backends 'sync uring' --reps $vm_reps --runtime $runtime"
-	vmcmd+=" --filestat-loops 10 --cold-files $((cold / 4))"
-	vmcmd+=" --sections 'peers qd depth cold' \"\${fs[@]}\""
+	vmcmd+=" --filestat-loops 10 --cold-files $vm_cold"
+	vmcmd+=" --sections 'peers qd depth abspath cold' \"\${fs[@]}\""
 	FHANDLE_VM_DISK_MB=${FHANDLE_VM_DISK_MB:-2048} \
-	bash test/vm/run.sh --timeout 1500 --out "$results/vm" -c "$vmcmd" ||
+	kernel=()
+	[ -n "${FHANDLE_BENCH_KERNEL:-}" ] && kernel=(--kernel "$FHANDLE_BENCH_KERNEL")
+	bash test/vm/run.sh "${kernel[@]}" --timeout 1500 --out "$results/vm" \
+		-c "$vmcmd" ||
 		{ say "VM part failed"; status=1; }
 fi
 
