@@ -55,6 +55,7 @@ build() {
 stage "set-up and build" build
 stage "engine tests (sync backend)" bash test/engine/run.sh
 stage "job files (sync backend)" bash test/jobs.sh
+stage "fio client/server on loopback" bash test/bench/client-server-test.sh
 stage "kernel tests on this kernel (they skip without the opcodes)" \
 	bash test/kernel/run.sh
 if [ "$host_only" = 0 ]; then
