@@ -305,7 +305,8 @@ timed_fio() {
 }
 
 sec_scale() {
-	local fs=$1 n dir t0 t1 t2 t3 t4 id j common rss_fh rss_null big
+	local fs=$1 n dir t0 t1 t1l t2 t3 id j common rss_fh rss_null big r
+	local best_fh best_null
 	for n in $scale; do
 		dir=s$n
 		# fio keeps its per-file state in its smalloc pools, too small
@@ -321,24 +322,32 @@ sec_scale() {
 			nfail=$((nfail + 1))
 			continue
 		fi
-		t1=$(now)
+		t1l=$(now)
 		common=("${big[@]}" --name="$id" --thread --directory="$dir" --nrfiles="$n"
 			--filesize=512 --bs=512 --rw=randread --norandommap
 			--file_service_type=random --filename_format='f.$filenum'
 			--number_ios=1)
-		timed_fio "$j-setup-fhandle.json" "$j-rss-fhandle" "${common[@]}" \
-			--ioengine=external:"$SO" --fh_backend=sync --fh_read_op=open
-		t2=$(now)
-		timed_fio "$j-setup-null.json" "$j-rss-null" "${common[@]}" \
-			--ioengine=null
-		t3=$(now)
+		# twice each, alternating; the shorter time of each counts (the
+		# host is shared: a pause only ever adds)
+		best_fh=1e9 best_null=1e9
+		for r in 1 2; do
+			t1=$(now)
+			timed_fio "$j-setup-fhandle.json" "$j-rss-fhandle" \
+				"${common[@]}" --ioengine=external:"$SO" \
+				--fh_backend=sync --fh_read_op=open
+			t2=$(now)
+			timed_fio "$j-setup-null.json" "$j-rss-null" \
+				"${common[@]}" --ioengine=null
+			t3=$(now)
+			best_fh=$(awk -v a="$best_fh" -v b="$(echo "$t2 - $t1" | bc)" 'BEGIN { print (b < a ? b : a) }')
+			best_null=$(awk -v a="$best_null" -v b="$(echo "$t3 - $t2" | bc)" 'BEGIN { print (b < a ? b : a) }')
+		done
 		raw "$fs" scale encode 1 warm "$n" 1 "$dir" -s -n "$n"
-		t4=$(now)
 		rss_fh=$(tail -n 1 "$j-rss-fhandle") rss_null=$(tail -n 1 "$j-rss-null")
 		jq -n --argjson n "$n" --arg fs "$fs" \
-			--argjson layout "$(echo "$t1 - $t0" | bc)" \
-			--argjson setup_fhandle "$(echo "$t2 - $t1" | bc)" \
-			--argjson setup_null "$(echo "$t3 - $t2" | bc)" \
+			--argjson layout "$(echo "$t1l - $t0" | bc)" \
+			--argjson setup_fhandle "$best_fh" \
+			--argjson setup_null "$best_null" \
 			--argjson rss_fhandle_kib "${rss_fh:-0}" \
 			--argjson rss_null_kib "${rss_null:-0}" \
 			'{tool: "scale", fs: $fs, files: $n, layout_s: $layout,
