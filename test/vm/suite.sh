@@ -88,13 +88,70 @@ part_def=$(declare -f part)
 
 count_re='^([A-Za-z][A-Za-z0-9_-]*: )?([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?[[:space:]]*$'
 
+# count_stage LOG RC NAME: add up a stage's output into pass, fail, skip
+# and note.  Per part, its last count line.  A part that never printed one
+# (it died or the VM stopped) is counted by its PASS/FAIL/SKIP lines; a part
+# that failed without counting a failure, or never finished, counts one
+# failure more; so does a VM that timed out, died or left a dirty kernel
+# log (once, whether or not a part was cut short by it).
+count_stage() {
+	local log=$1 rc=$2 name=$3
+	local line cur= counted=0 parts=0 cp=0 cf=0 cs=0 lp=0 lf=0 ls=0 prc
+	local unfinished=0
+	pass=0 fail=0 skip=0 note=
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		if [[ $line == '@@suite-part '* ]]; then
+			cur=${line#@@suite-part } cp=0 cf=0 cs=0 counted=0 lp=0 lf=0 ls=0
+		elif [[ -z $cur ]]; then
+			continue
+		elif [[ $line == '@@suite-rc '* ]]; then
+			prc=${line##* }
+			((counted)) || cp=$lp cf=$lf cs=$ls
+			((prc != 0 && cf == 0)) && cf=1
+			((prc == 0 && cp + cf + cs == 0)) && cp=1
+			pass=$((pass + cp)) fail=$((fail + cf)) skip=$((skip + cs))
+			parts=$((parts + 1))
+			((prc == 0)) || say "$name: '$cur' exited with status $prc"
+			cur=
+		elif [[ $line =~ $count_re ]]; then
+			cp=${BASH_REMATCH[2]} cf=${BASH_REMATCH[3]} counted=1
+			cs=${BASH_REMATCH[5]:-0}
+		elif [[ $line =~ ^PASS([[:space:]]|:|$) ]]; then
+			lp=$((lp + 1))
+		elif [[ $line =~ ^FAIL([[:space:]]|:|$) ]]; then
+			lf=$((lf + 1))
+		elif [[ $line =~ ^SKIP([[:space:]]|:|$) ]]; then
+			ls=$((ls + 1))
+		fi
+	done < "$log"
+	if [[ -n $cur ]]; then
+		say "$name: '$cur' did not finish"
+		((counted)) || cp=$lp cf=$lf cs=$ls
+		pass=$((pass + cp)) fail=$((fail + cf)) skip=$((skip + cs))
+		unfinished=1 note=" ('$cur' did not finish)"
+	fi
+	if ((rc == 124)); then
+		note=" (VM timed out)"
+	elif ((rc == 125)); then
+		note=" (VM died)"
+	elif grep -q '^vm: FAIL: the guest kernel log' "$log"; then
+		note=" (kernel log not clean)"
+	elif ((rc != 0 && fail == 0 && !unfinished)); then
+		note=" (status $rc)"
+	elif ((parts == 0 && !unfinished)); then
+		note=" (no test ran)"
+	fi
+	[[ -n $note ]] && fail=$((fail + 1))
+}
+
 # run_stage NAME VARIANT BODY: one VM boot running BODY, guest bash code
 # that runs its tests through `part NAME COMMAND`.
 run_stage() {
 	local name=$1 variant=$2 body=$3
 	local slug=${name//[^A-Za-z0-9]/_}
 	say "==== $name ($variant kernel)"
-	local t rc pass=0 fail=0 skip=0 line
+	local t rc pass fail skip note took
 	t=$(now)
 	if [[ -z ${kernel[$variant]:-} ]]; then
 		say "$name: no $variant kernel: FAILED"
@@ -108,50 +165,9 @@ run_stage() {
 		--timeout "$stage_timeout" --out "$work/$slug.out" \
 		-c "$part_def"$'\n'"$body" 2>&1 | tee "$work/$slug.log"
 	rc=${PIPESTATUS[0]}
-
-	# Per part: its last count line; a part that failed without counting a
-	# failure, or that never finished, counts one failure.
-	local cur= counted=0 parts=0 cp=0 cf=0 cs=0 prc
-	while IFS= read -r line; do
-		line=${line%$'\r'}
-		if [[ $line == '@@suite-part '* ]]; then
-			cur=${line#@@suite-part } cp=0 cf=0 cs=0 counted=0
-		elif [[ $line == '@@suite-rc '* && -n $cur ]]; then
-			prc=${line##* }
-			if ((counted == 0)); then
-				if ((prc == 0)); then cp=1; else cf=1; fi
-			elif ((prc != 0 && cf == 0)); then
-				cf=1
-			fi
-			pass=$((pass + cp)) fail=$((fail + cf)) skip=$((skip + cs))
-			parts=$((parts + 1))
-			((prc == 0)) || say "$name: '$cur' exited with status $prc"
-			cur=
-		elif [[ -n $cur && $line =~ $count_re ]]; then
-			cp=${BASH_REMATCH[2]} cf=${BASH_REMATCH[3]} counted=1
-			cs=${BASH_REMATCH[5]:-0}
-		fi
-	done < "$work/$slug.log"
-	if [[ -n $cur ]]; then
-		say "$name: '$cur' did not finish"
-		pass=$((pass + cp)) fail=$((fail + cf + 1)) skip=$((skip + cs))
-	fi
-	# The VM itself: timeout, crash or a dirty kernel log.
-	local note=
-	if ((rc == 124)); then
-		fail=$((fail + 1)) note=" (VM timed out)"
-	elif ((rc == 125)); then
-		fail=$((fail + 1)) note=" (VM died)"
-	elif grep -q '^vm: FAIL: the guest kernel log' "$work/$slug.log"; then
-		fail=$((fail + 1)) note=" (kernel log not clean)"
-	elif ((rc != 0 && fail == 0)); then
-		fail=1 note=" (status $rc)"
-	elif ((parts == 0)); then
-		fail=$((fail + 1)) note=" (no test ran)"
-	fi
+	count_stage "$work/$slug.log" "$rc" "$name"
 	total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail))
 	total_skip=$((total_skip + skip))
-	local took
 	took=$(since "$t")
 	say "$name: $pass passed, $fail failed, $skip skipped$note in ${took}s"
 	summary+=("$(printf '%-28s %7ss  %d passed, %d failed, %d skipped%s' "$name" "$took" "$pass" "$fail" "$skip" "$note")")
