@@ -61,7 +61,14 @@ mkdir -p /dev/pts /dev/shm 2>/dev/null
 mount_fs devpts devpts /dev/pts mode=620,ptmxmode=666
 mount_fs tmpfs tmpfs /dev/shm mode=1777
 # The root is read-only: everything that must be writable gets a tmpfs.
-# /mnt is covered too, so that our mount points can be made in it.
+# /mnt is covered too, so that our mount points can be made in it.  The
+# host's own view of those directories stays reachable under /dev/shm/host,
+# so that a caller's directory inside one (a clone in /tmp, say) can be
+# put back below.
+masked="/tmp /var/tmp /run /root /mnt"
+for d in $masked; do
+	mkdir -p "/dev/shm/host$d" && mount --bind "$d" "/dev/shm/host$d"
+done
 for d in /tmp /var/tmp; do mount_fs tmpfs tmpfs "$d" mode=1777; done
 for d in /run /root /mnt; do mount_fs tmpfs tmpfs "$d" mode=755; done
 mkdir -p /mnt/ctl /mnt/out /mnt/tmpfs /mnt/ext4 /mnt/xfs /run/lock
@@ -131,6 +138,23 @@ fi
 
 cwd=/
 [ -f /mnt/ctl/cwd ] && cwd=$(cat /mnt/ctl/cwd)
+
+# A caller's directory under a tmpfs above: bind the host's copy of its
+# top directory there (/tmp/clone for /tmp/clone/test), read-only as the
+# rest of the root; then drop the holding binds.
+for d in $masked; do
+	case $cwd in
+	"$d"/*)
+		rel=${cwd#"$d"/}
+		top=$d/${rel%%/*}
+		mkdir -p "$top" &&
+			mount --bind "/dev/shm/host$top" "$top" ||
+			say "cannot bring back $top from the host"
+		;;
+	esac
+done
+for d in $masked; do umount -l "/dev/shm/host$d" 2>/dev/null; done
+rm -rf /dev/shm/host
 
 # The command runs in a clean environment: only what run.sh passes in
 # /mnt/ctl/env (host FHANDLE_* variables) plus our own.
