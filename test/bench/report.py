@@ -170,6 +170,7 @@ def t_uring(runs):
                      tool="fhandle", variant="sync")
         for op in ("encode", "open", "openat"):
             sync = med(pick(peers, op=op), "ops")
+            sync_p50 = med(pick(peers, op=op), "p50")
             variants = []
             for r in pick(qd, op=op):
                 if r["variant"] not in variants:
@@ -181,10 +182,14 @@ def t_uring(runs):
                     cells.append(fmt_r(ratio(med(sel, "ops"), sync)))
                 best = max((med(pick(qd, op=op, variant=var, qd=q), "ops") or 0)
                            for q in QDS)
+                p50 = med(pick(qd, op=op, variant=var, qd=1), "p50")
                 rows.append([where, fs, op, var, kops(sync)] + cells +
-                            [kops(best)])
+                            [kops(best), us(sync_p50), us(p50),
+                             fmt_r(ratio(sync_p50, p50))])
     return table(["where", "fs", "operation", "variant", "sync ops/s"] +
-                 [f"qd{q} ÷ sync" for q in QDS] + ["best uring ops/s"], rows)
+                 [f"qd{q} ÷ sync" for q in QDS] +
+                 ["best uring ops/s", "sync p50 µs", "qd1 p50 µs",
+                  "sync p50 ÷ qd1 p50"], rows)
 
 
 def t_depth(runs):
@@ -194,25 +199,30 @@ def t_depth(runs):
                 ("fhandle sync", "fhandle", "sync", 1, "peers"),
                 ("rawloop", "rawloop", "raw", 1, "peers"),
                 ("fhandle uring qd16", "fhandle", "uring", 16, "qd")):
-            cells = []
+            cells, lat = [], []
             for depth, sec in ((1, sec1), (8, "depth")):
                 sel = pick(runs, where=where, fs=fs, section=sec, tool=tool,
                            variant=var, qd=qd, depth=depth)
-                o = {op: med(pick(sel, op=op), "ops")
-                     for op in ("open", "openat", "encode")}
-                cells.append(o)
+                cells.append({op: med(pick(sel, op=op), "ops")
+                              for op in ("open", "openat", "encode")})
+                lat.append({op: med(pick(sel, op=op), "p50")
+                            for op in ("open", "openat", "encode")})
             if not any(c["open"] for c in cells):
                 continue
             rows.append([where, fs, label,
                          kops(cells[0]["open"]), kops(cells[0]["openat"]),
                          fmt_r(ratio(cells[0]["open"], cells[0]["openat"])),
+                         fmt_r(ratio(lat[0]["openat"], lat[0]["open"])),
                          kops(cells[1]["open"]), kops(cells[1]["openat"]),
                          fmt_r(ratio(cells[1]["open"], cells[1]["openat"])),
-                         fmt_r(ratio(cells[1]["openat"], cells[0]["openat"])),
-                         fmt_r(ratio(cells[1]["encode"], cells[0]["encode"]))])
+                         fmt_r(ratio(lat[1]["openat"], lat[1]["open"])),
+                         fmt_r(ratio(lat[1]["openat"], lat[0]["openat"])),
+                         fmt_r(ratio(lat[1]["encode"], lat[0]["encode"]))])
     return table(["where", "fs", "tool", "d1 handle ops/s", "d1 path ops/s",
-                  "d1 handle ÷ path", "d8 handle ops/s", "d8 path ops/s",
-                  "d8 handle ÷ path", "path d8 ÷ d1", "encode d8 ÷ d1"], rows)
+                  "d1 handle ÷ path (ops/s)", "d1 path p50 ÷ handle p50",
+                  "d8 handle ops/s", "d8 path ops/s",
+                  "d8 handle ÷ path (ops/s)", "d8 path p50 ÷ handle p50",
+                  "path p50 d8 ÷ d1", "encode p50 d8 ÷ d1"], rows)
 
 
 def t_abspath(runs):
@@ -223,16 +233,21 @@ def t_abspath(runs):
             for label, var, qd, sec in (("fhandle sync", "sync", 1, "peers"),
                                         ("fhandle uring qd16", "uring", 16,
                                          "qd")):
-                a = med(pick(ab, op=op, variant=var), "ops")
-                r = med(pick(runs, where=where, fs=fs, section=sec,
-                             tool="fhandle", op=op, variant=var, qd=qd,
-                             depth=1), "ops")
+                asel = pick(ab, op=op, variant=var)
+                rsel = pick(runs, where=where, fs=fs, section=sec,
+                            tool="fhandle", op=op, variant=var, qd=qd,
+                            depth=1)
+                a, r = med(asel, "ops"), med(rsel, "ops")
                 if a is None or r is None:
                     continue
                 rows.append([where, fs, op, label, kops(r), kops(a),
-                             fmt_r(ratio(a, r))])
+                             fmt_r(ratio(a, r)),
+                             us(med(rsel, "p50")), us(med(asel, "p50")),
+                             fmt_r(ratio(med(asel, "p50"), med(rsel, "p50")))])
     return table(["where", "fs", "operation", "tool", "relative path ops/s",
-                  "absolute path ops/s", "absolute ÷ relative"], rows)
+                  "absolute path ops/s", "absolute ÷ relative (ops/s)",
+                  "relative p50 µs", "absolute p50 µs",
+                  "absolute p50 ÷ relative p50"], rows)
 
 
 def t_cold(runs):
