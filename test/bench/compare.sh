@@ -9,7 +9,8 @@
 # 3. test/bench/report.py: tables, plots, summary.
 #
 # Results: build/bench/results/{host,vm}/json/*.json (fio's JSON of every
-# run), tables.md, summary.csv, *.png.  The tables, summary and plots are
+# run), tables.md, summary.csv, *.png.  After a full run (not --quick,
+# --host-only, --vm-only or --no-doc) the tables, summary and plots are
 # copied to test/bench/results/ and the tables of BENCHMARKS.md rewritten.
 #
 # usage: test/bench/compare.sh [--1m] [--host-only | --vm-only] [--quick]
@@ -103,7 +104,14 @@ if [ "$only" != host ]; then
 fi
 
 say "report"
-args=("$results" --copy "$top/test/bench/results")
+args=("$results")
+# Only a full run replaces the committed tables, plots and summary.
+if [ "$quick" = 1 ] || [ -n "$only" ]; then
+	doc=0
+	say "a partial run (--quick, --host-only or --vm-only): test/bench/results" \
+		"and BENCHMARKS.md stay as they are"
+fi
+[ "$doc" = 1 ] && args+=(--copy "$top/test/bench/results")
 [ "$doc" = 1 ] && [ -f BENCHMARKS.md ] && args+=(--doc "$top/BENCHMARKS.md")
 /usr/bin/python3 test/bench/report.py "${args[@]}" || status=1
 say "done in $(( $(date +%s) - t0 )) s; results in $results," \
