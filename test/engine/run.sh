@@ -419,6 +419,9 @@ t_valgrind() {
 		--rw=randrw --fh_read_op=open_read --fh_backend="$BACKEND" \
 		--iodepth=4 || return 1
 	grep -q "err= 0" "$d/ok.out" || { fail "run failed"; cat "$d/ok.out"; return 1; }
+	# In the VM (TCG: valgrind takes minutes a run) the run above checks
+	# the uring backend; the error paths, the same there, run on the host.
+	[ -z "${FHANDLE_VM:-}" ] || return 0
 	# error paths leave nothing behind either
 	valgrind_clean "$d/e1" --name=v --directory="$d" --nrfiles=10 \
 		--rw=randwrite --fh_backend=uring --fh_encode_opcode=0 || return 1
