@@ -332,7 +332,16 @@ t_err_unknown_values() {
 		--directory="$d" --nrfiles=2 --rw=randread --fh_backend=sync \
 		--fh_read_op=open_read --fh_open_flags=path || return 1
 	expect_fio_error "$d/o6" "trims have no meaning" --name=x \
-		--directory="$d" --nrfiles=2 --rw=randtrim --fh_backend=sync
+		--directory="$d" --nrfiles=2 --rw=randtrim --fh_backend=sync ||
+		return 1
+	expect_fio_error "$d/o7" "cloexec has no meaning for fixed files" \
+		--name=x --directory="$d" --nrfiles=2 --rw=randread \
+		--fh_backend=uring --fh_fixedfiles=1 --fh_open_flags=cloexec ||
+		return 1
+	# files laid out after init cannot have been encoded
+	expect_fio_error "$d/o8" "does not exist; the engine encodes the files fio lays out" \
+		--name=late --directory="$d" --nrfiles=2 --rw=randread \
+		--fh_backend=sync --create_serialize=0
 }
 
 t_cold_cache() {
