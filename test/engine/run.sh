@@ -271,20 +271,26 @@ t_err_no_cap_dac_read_search() {
 # continue_on_error (with ignore_error=ESTALE: fio ignores only EIO and
 # EILSEQ by default) turns into a count; without it fio stops cleanly.
 # exec_prerun runs after the engine's init, so the deletion falls in the
-# timed phase.
+# timed phase.  On ext4, an open by handle that races with the inode's
+# eviction can fail once with ENOMEM (12) instead (seen on 6.18, from
+# open_by_handle_at(2) itself, under strace): the engine reports what the
+# kernel says, and the job ignores both.
 t_err_file_deleted() {
 	local d j errs
 	d=$(tdir)
 	j=$d/out.json
 	fio_engine "$j" --name=s --directory="$d" --nrfiles=4 --rw=randread \
 		--time_based --runtime=3 --continue_on_error=read \
-		--ignore_error=116 \
+		--ignore_error=116:12 \
 		--exec_prerun="(sleep 1; rm -f $d/s.0.2) &" ||
-		{ fail "fio failed despite continue_on_error"; cat "$j.log"; return 1; }
+		{ fail "fio failed despite continue_on_error"; cat "$j.log" "$j.raw"; return 1; }
 	errs=$(jqv "$j" '.jobs[0].total_err')
 	[ "$errs" -gt 0 ] || { fail "no errors counted"; return 1; }
-	expect_eq "first error" "$(jqv "$j" '.jobs[0].first_error')" 116 ||
-		return 1
+	case $(jqv "$j" '.jobs[0].first_error') in
+	116|12) ;;
+	*) fail "first error $(jqv "$j" '.jobs[0].first_error'), want ESTALE"
+	   return 1 ;;
+	esac
 	[ "$(jqv "$j" '.jobs[0].read.total_ios')" -gt "$errs" ] ||
 		fail "only errors were counted"
 
@@ -295,7 +301,8 @@ t_err_file_deleted() {
 		fail "fio exited 0 without continue_on_error"
 		return 1
 	fi
-	grep -q "Stale file handle" "$d/o" || { fail "no ESTALE in:"; cat "$d/o"; }
+	grep -qE "Stale file handle|Cannot allocate memory" "$d/o" ||
+		{ fail "no ESTALE in:"; cat "$d/o"; }
 }
 
 t_err_missing_directory() {
