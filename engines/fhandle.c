@@ -71,8 +71,7 @@ struct fh_iou {
 	int pending;		/* CQEs still to come */
 	int error;		/* first error of the operation */
 	int mount_id;
-	struct file_handle fh;
-	unsigned char fh_bytes[MAX_HANDLE_SZ];
+	struct fh_handle_buf out;
 };
 
 struct fh_mount {
@@ -280,10 +279,7 @@ static void fh_explain_encode_error(const char *path, int err)
 static int fh_encode_file(struct thread_data *td, struct fh_data *fhd,
 			  struct fio_file *f)
 {
-	struct {
-		struct file_handle fh;
-		unsigned char bytes[MAX_HANDLE_SZ];
-	} h;
+	struct fh_handle_buf h;
 	size_t len;
 	int mount_id, idx;
 
@@ -642,22 +638,11 @@ static int fh_io_u_init(struct thread_data *td, struct io_u *io_u)
 	return 0;
 }
 
-/* Files have no fd: a handle-open or openat makes one per operation. */
-static int fh_open_file(struct thread_data *td, struct fio_file *f)
-{
-	(void)td;
-	(void)f;
-	return 0;
-}
-
-static int fh_close_file(struct thread_data *td, struct fio_file *f)
-{
-	(void)td;
-	(void)f;
-	return 0;
-}
-
-static int fh_invalidate(struct thread_data *td, struct fio_file *f)
+/*
+ * open_file, close_file and invalidate: files have no fd (a handle-open or
+ * openat makes one per operation), so there is nothing to do.
+ */
+static int fh_file_nop(struct thread_data *td, struct fio_file *f)
 {
 	(void)td;
 	(void)f;
@@ -685,9 +670,9 @@ static int fh_sync_op(struct fh_data *fhd, struct io_u *io_u, enum fh_op op)
 	int ofd, err = 0;
 
 	if (op == FH_OP_ENCODE) {
-		iou->fh.handle_bytes = MAX_HANDLE_SZ;
+		iou->out.fh.handle_bytes = MAX_HANDLE_SZ;
 		if (name_to_handle_at(AT_FDCWD, io_u->file->file_name,
-				      &iou->fh, &iou->mount_id, 0))
+				      &iou->out.fh, &iou->mount_id, 0))
 			return errno;
 		return 0;
 	}
@@ -810,9 +795,9 @@ static void fh_prep_encode(struct thread_data *td, struct fh_iou *iou)
 	struct fh_options *o = td->eo;
 	struct io_uring_sqe *sqe = fh_get_sqe(fhd);
 
-	iou->fh.handle_bytes = MAX_HANDLE_SZ;
+	iou->out.fh.handle_bytes = MAX_HANDLE_SZ;
 	fh_prep_name_to_handle(sqe, o->encode_opcode, AT_FDCWD,
-			       iou->io_u->file->file_name, &iou->fh,
+			       iou->io_u->file->file_name, &iou->out.fh,
 			       &iou->mount_id, 0);
 	fh_sqe_ready(fhd, iou, sqe, FH_STEP_ENCODE, 0);
 }
@@ -1159,9 +1144,9 @@ struct ioengine_ops ioengine = {
 	.getevents		= fh_getevents,
 	.event			= fh_event,
 	.cleanup		= fh_cleanup,
-	.open_file		= fh_open_file,
-	.close_file		= fh_close_file,
-	.invalidate		= fh_invalidate,
+	.open_file		= fh_file_nop,
+	.close_file		= fh_file_nop,
+	.invalidate		= fh_file_nop,
 	.get_file_size		= generic_get_file_size,
 	.io_u_init		= fh_io_u_init,
 	.options		= options,

@@ -24,6 +24,12 @@
 #define FHANDLE_OP_NAME_TO_HANDLE_AT	63
 #define FHANDLE_OP_OPEN_BY_HANDLE_AT	64
 
+/* A struct file_handle with room for the largest handle. */
+struct fh_handle_buf {
+	struct file_handle fh;
+	unsigned char bytes[MAX_HANDLE_SZ];
+};
+
 /*
  * NAME_TO_HANDLE_AT: fd = dirfd or AT_FDCWD, addr = path, addr2 = struct
  * file_handle * (handle_bytes = capacity on entry), addr3 = int * mount id,
@@ -101,10 +107,7 @@ static inline int fh_opcode_encodes(struct io_uring *ring,
 				    unsigned int opcode, const char *path,
 				    int *ring_res)
 {
-	struct {
-		struct file_handle fh;
-		unsigned char bytes[MAX_HANDLE_SZ];
-	} want, got;
+	struct fh_handle_buf want, got;
 	int want_mnt, got_mnt = -1;
 
 	want.fh.handle_bytes = MAX_HANDLE_SZ;

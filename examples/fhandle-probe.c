@@ -133,10 +133,7 @@ static void print_handle(const struct file_handle *fh, int mount_id)
 /* One encode and one open through the ring, checked by the syscalls. */
 static int encode_and_open(struct io_uring *ring, const char *path)
 {
-	struct {
-		struct file_handle fh;
-		unsigned char bytes[MAX_HANDLE_SZ];
-	} h;
+	struct fh_handle_buf h;
 	int mount_id, mount_fd, res = 0, verdict;
 
 	verdict = fh_opcode_encodes(ring, opts.encode_op, path, &res);
