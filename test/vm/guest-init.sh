@@ -96,32 +96,26 @@ disk_by_serial() {
 scratch="/mnt/tmpfs"
 mount_fs tmpfs tmpfs /mnt/tmpfs mode=1777 || scratch=""
 
-if dev=$(disk_by_serial fhext4); then
-	if mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$dev" \
-			> /run/mkfs.log 2>&1 &&
-	   mount_fs ext4 "$dev" /mnt/ext4; then
-		chmod 1777 /mnt/ext4
-		scratch="$scratch /mnt/ext4"
+# scratch_fs TYPE MKFS-ARGS...: format the disk with serial fhTYPE and
+# mount it on /mnt/TYPE, adding it to the scratch list
+scratch_fs() {
+	local type=$1 dev
+	shift
+	if ! command -v "mkfs.$type" > /dev/null; then
+		say "mkfs.$type not installed: no $type scratch"
+	elif ! dev=$(disk_by_serial "fh$type"); then
+		say "no $type scratch disk"
+	elif "mkfs.$type" "$@" "$dev" > /run/mkfs.log 2>&1 &&
+	     mount_fs "$type" "$dev" "/mnt/$type"; then
+		chmod 1777 "/mnt/$type"
+		scratch="$scratch /mnt/$type"
 	else
-		cat /run/mkfs.log; say "ext4 scratch not available"
+		cat /run/mkfs.log; say "$type scratch not available"
 	fi
-else
-	say "no ext4 scratch disk"
-fi
+}
 
-if ! command -v mkfs.xfs > /dev/null; then
-	say "mkfs.xfs not installed: no xfs scratch"
-elif dev=$(disk_by_serial fhxfs); then
-	if mkfs.xfs -q -f "$dev" > /run/mkfs.log 2>&1 &&
-	   mount_fs xfs "$dev" /mnt/xfs; then
-		chmod 1777 /mnt/xfs
-		scratch="$scratch /mnt/xfs"
-	else
-		cat /run/mkfs.log; say "xfs scratch not available"
-	fi
-else
-	say "no xfs scratch disk"
-fi
+scratch_fs ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0
+scratch_fs xfs -q -f
 scratch=${scratch# }
 read -r t_ready _ < /proc/uptime
 say "scratch: $scratch"
