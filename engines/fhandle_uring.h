@@ -24,6 +24,14 @@
 #define FHANDLE_OP_NAME_TO_HANDLE_AT	63
 #define FHANDLE_OP_OPEN_BY_HANDLE_AT	64
 
+/* name_to_handle_at flags newer than Debian 12's headers (6.5, 6.12). */
+#ifndef AT_HANDLE_FID
+#define AT_HANDLE_FID			0x200
+#endif
+#ifndef AT_HANDLE_MNT_ID_UNIQUE
+#define AT_HANDLE_MNT_ID_UNIQUE		0x001
+#endif
+
 /* A struct file_handle with room for the largest handle. */
 struct fh_handle_buf {
 	struct file_handle fh;
