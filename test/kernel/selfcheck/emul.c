@@ -5,7 +5,8 @@
  * kernel: io_uring_submit() runs each opcode 63/64 sqe as the syscall right
  * away and posts the result to the ring itself with IORING_OP_MSG_RING
  * (5.18+); direct opens become IORING_OP_OPENAT direct of /proc/self/fd/N.
- * io_uring_get_probe_ring() reports 63/64 supported and 49..62 not.
+ * io_uring_get_probe_ring() reports 63/64 supported and 49..62 not, which
+ * give -EINVAL when submitted.
  * Known limit: a registered personality's credentials are not applied.
  */
 #define _GNU_SOURCE
@@ -60,7 +61,7 @@ static void emulate(struct io_uring *ring, struct io_uring_sqe *sqe)
 		post_result(ring, sqe, -EBADF);
 		return;
 	}
-	if (sqe->len || sqe->buf_index ||
+	if (sqe->ioprio || sqe->len || sqe->buf_index || sqe->__pad2[0] ||
 	    (sqe->opcode == OP_ENCODE ? sqe->splice_fd_in :
 	     sqe->off || sqe->addr3)) {
 		post_result(ring, sqe, -EINVAL);	/* unused fields */
@@ -97,6 +98,8 @@ int io_uring_submit(struct io_uring *ring)
 		sqe = &ring->sq.sqes[i & *ring->sq.kring_mask];
 		if (sqe->opcode == OP_ENCODE || sqe->opcode == OP_OPEN)
 			emulate(ring, sqe);
+		else if (sqe->opcode >= 49 && sqe->opcode < OP_ENCODE)
+			post_result(ring, sqe, -EINVAL);	/* placeholders */
 	}
 	return real(ring);
 }
