@@ -8,7 +8,6 @@
  */
 #include "ktest.h"
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <linux/capability.h>
 
 #define NOBODY	65534
@@ -114,26 +113,6 @@ static void child_nobody(void)
 	expect_eperm("nobody, ring set up as nobody", &ring);
 }
 
-static void run_child(const char *what, void (*fn)(void))
-{
-	int status;
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		kt_fail("fork: %s", strerror(errno));
-	if (!pid) {
-		fn();
-		fflush(stdout);
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		kt_fail("waitpid: %s", strerror(errno));
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		kt_fail("%s child: status %#x", what, status);
-}
-
 int main(int argc, char **argv)
 {
 	struct io_uring ring;
@@ -153,8 +132,8 @@ int main(int argc, char **argv)
 	kt_expect_inode_of("open as root", fd, file);
 	close(fd);
 
-	run_child("capset", child_capset);
-	run_child("nobody", child_nobody);
+	kt_run_child("capset", child_capset);
+	kt_run_child("nobody", child_nobody);
 
 	free(fh);
 	io_uring_queue_exit(&ring);

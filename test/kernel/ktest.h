@@ -33,9 +33,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 
 #include "fhandle_uring.h"
 
@@ -232,6 +235,92 @@ static inline int kt_drop_caches(void)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+/* ---- processes and threads ---- */
+
+/*
+ * Run fn in a forked child; the child fails the test (kt_fail) or returns;
+ * the parent fails if the child did not exit 0.
+ */
+static inline void kt_run_child(const char *what, void (*fn)(void))
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		kt_fail("fork: %s", strerror(errno));
+	if (!pid) {
+		kt.pid = getpid();	/* it removes only its own files */
+		kt.nfiles = 0;
+		fn();
+		kt_cleanup();
+		fflush(stdout);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		kt_fail("waitpid: %s", strerror(errno));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == KT_SKIP)
+		kt_skip("%s child skipped", what);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		kt_fail("%s child: status %#x", what, status);
+}
+
+/* The number of open fds of this process. */
+static inline int kt_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		kt_fail("opendir /proc/self/fd: %s", strerror(errno));
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;	/* not the one opendir holds */
+}
+
+/*
+ * Whether an io-wq worker of this process sleeps in a FIFO open (its wchan
+ * names fifo_open or wait_for_partner), polled for up to max_s seconds.
+ * False also where wchan is not available (no KALLSYMS).
+ */
+static inline bool kt_fifo_open_parked(int max_s)
+{
+	char path[300], buf[64];
+	struct dirent *e;
+	int i, fd;
+	ssize_t n;
+	DIR *d;
+
+	for (i = 0; i < 20 * max_s; i++) {
+		d = opendir("/proc/self/task");
+		if (!d)
+			kt_fail("opendir /proc/self/task: %s", strerror(errno));
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/self/task/%s/wchan",
+				 e->d_name);
+			fd = open(path, O_RDONLY);
+			if (fd < 0)
+				continue;
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			buf[n > 0 ? n : 0] = 0;
+			if (strstr(buf, "fifo_open") ||
+			    strstr(buf, "wait_for_partner")) {
+				closedir(d);
+				return true;
+			}
+		}
+		closedir(d);
+		usleep(50 * 1000);
+	}
+	return false;
 }
 
 /* ---- handles ---- */

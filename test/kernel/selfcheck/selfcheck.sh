@@ -3,9 +3,10 @@
 # emul.c (an LD_PRELOAD emulation of opcodes 63/64 through the syscalls)
 # and run test/kernel/run.sh under it.  Every test should pass except
 # eperm's personality check (the emulation cannot take on a personality's
-# credentials).  special is left out unless named in KTESTS: the emulation
-# runs a blocking FIFO open inside io_uring_submit, which then never
-# returns.  This says nothing about any kernel's io_uring.
+# credentials).  Left out unless named in KTESTS: special, unbound and
+# cancel (the emulation runs a blocking FIFO open inside io_uring_submit,
+# which then never returns) and frozen (likewise an open on a frozen
+# filesystem).  This says nothing about any kernel's io_uring.
 #
 # usage: test/kernel/selfcheck/selfcheck.sh [DIR...]   (as run.sh)
 set -euo pipefail
@@ -16,7 +17,7 @@ mkdir -p "$OUT"
 cc -std=gnu11 -O2 -Wall -Wextra -Werror -shared -fPIC -o "$OUT/emul.so" \
 	"$HERE/emul.c" -ldl -luring
 if [[ -z ${KTESTS:-} ]]; then
-	KTESTS=$(cd "$REPO/build/test/kernel" && ls | grep -vx special | xargs)
+	KTESTS=$(cd "$REPO/build/test/kernel" && ls | grep -vxE 'special|unbound|cancel|frozen' | xargs)
 	export KTESTS
 fi
 LD_PRELOAD=$OUT/emul.so exec bash "$REPO/test/kernel/run.sh" "$@"
