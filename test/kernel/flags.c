@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Flags: AT_EMPTY_PATH on encode (dirfd of the file, path ""), and the O_*
- * flags of open: access modes, O_CLOEXEC, O_NONBLOCK, O_PATH and the rest
- * give an fd with the same F_GETFL/F_GETFD as the syscall's, and behave.
+ * Flags: AT_EMPTY_PATH on encode (dirfd of the file, or AT_FDCWD for the
+ * cwd, path ""), and the O_* flags of open: access modes, O_CLOEXEC,
+ * O_NONBLOCK, O_PATH and the rest give an fd with the same F_GETFL/F_GETFD
+ * as the syscall's, and behave.
  */
 #include "ktest.h"
 
@@ -70,7 +71,7 @@ static void check_access(const char *name, int fd, int flags)
 
 int main(int argc, char **argv)
 {
-	struct file_handle *fh, *efh;
+	struct file_handle *fh, *efh, *dfh;
 	struct io_uring ring;
 	const char *file;
 	struct stat st;
@@ -107,6 +108,24 @@ int main(int argc, char **argv)
 			"\"\" without AT_EMPTY_PATH", &ring, ffd, "", 0,
 			KT_MAX_HANDLE_SZ, 0, NULL), -ENOENT);
 	close(ffd);
+	/* AT_FDCWD, "" and AT_EMPTY_PATH: the cwd, which is DIR */
+	kt_expect_res("AT_FDCWD + \"\" + AT_EMPTY_PATH", kt_encode_both(
+			"AT_FDCWD + \"\" + AT_EMPTY_PATH", &ring, AT_FDCWD, "",
+			AT_EMPTY_PATH, KT_MAX_HANDLE_SZ, 0, &efh), 0);
+	kt_expect_res("encode DIR", kt_encode_both("encode DIR", &ring,
+			AT_FDCWD, kt.dir, 0, KT_MAX_HANDLE_SZ, 0, &dfh), 0);
+	if (!kt_fh_same(efh, dfh))
+		kt_fail("AT_FDCWD + \"\" + AT_EMPTY_PATH: handle %s, DIR's %s",
+			kt_fh_str(efh), kt_fh_str(dfh));
+	free(efh);
+	free(dfh);
+	kt_expect_res("AT_FDCWD + \"\" + AT_EMPTY_PATH, IOSQE_ASYNC",
+		      kt_encode_both("AT_FDCWD + \"\" + AT_EMPTY_PATH, async",
+				     &ring, AT_FDCWD, "", AT_EMPTY_PATH,
+				     KT_MAX_HANDLE_SZ, IOSQE_ASYNC, NULL), 0);
+	kt_expect_res("AT_FDCWD + \"\" without AT_EMPTY_PATH", kt_encode_both(
+			"AT_FDCWD + \"\"", &ring, AT_FDCWD, "", 0,
+			KT_MAX_HANDLE_SZ, 0, NULL), -ENOENT);
 	/* AT_EMPTY_PATH with a non-empty path is the path */
 	kt_expect_res("AT_EMPTY_PATH with a path", kt_encode_both(
 			"AT_EMPTY_PATH with a path", &ring, AT_FDCWD, file,

@@ -2,7 +2,8 @@
 /*
  * Symlinks: without AT_SYMLINK_FOLLOW the handle is the link's own, with it
  * the target's; opening a link's handle gives -ELOOP without O_PATH and an
- * O_PATH fd on the link with it; a dangling link encodes only unfollowed.
+ * O_PATH fd on the link with it (O_NOFOLLOW or not); a dangling link
+ * encodes only unfollowed.
  */
 #include "ktest.h"
 
@@ -59,6 +60,26 @@ int main(int argc, char **argv)
 	if (n < 0 || (buf[n] = 0, strcmp(buf, strrchr(target, '/') + 1)))
 		kt_fail("readlinkat(O_PATH fd): %zd %s", n,
 			n < 0 ? strerror(errno) : buf);
+	close(fd);
+	/* O_NOFOLLOW changes nothing: the handle is the link's own */
+	fd = kt_open_both("open link's handle O_PATH|O_NOFOLLOW", &ring,
+			  kt.dirfd, lfh, O_PATH | O_NOFOLLOW, 0);
+	if (fd < 0)
+		kt_fail("open link's handle O_PATH|O_NOFOLLOW: %s",
+			kt_res_str(fd));
+	kt_expect_inode_of("open link's handle O_PATH|O_NOFOLLOW", fd, link);
+	close(fd);
+	fd = kt_open_both("open link's handle O_PATH|O_NOFOLLOW, IOSQE_ASYNC",
+			  &ring, kt.dirfd, lfh, O_PATH | O_NOFOLLOW,
+			  IOSQE_ASYNC);
+	kt_expect_inode_of("open link's handle O_PATH|O_NOFOLLOW, async", fd,
+			   link);
+	close(fd);
+	kt_expect_res("open link's handle O_RDONLY|O_NOFOLLOW", kt_open_both(
+			"open link's handle O_RDONLY|O_NOFOLLOW", &ring,
+			kt.dirfd, lfh, O_RDONLY | O_NOFOLLOW, 0), -ELOOP);
+	fd = kt_open_both("open link's handle O_PATH", &ring, kt.dirfd, lfh,
+			  O_PATH, 0);
 	/* AT_EMPTY_PATH on that fd encodes the link itself */
 	kt_expect_res("AT_EMPTY_PATH on the link's O_PATH fd", kt_encode_both(
 			"AT_EMPTY_PATH on the link's O_PATH fd", &ring, fd, "",
