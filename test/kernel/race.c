@@ -17,7 +17,7 @@
 
 #define NTHREADS	4
 #define NSLOTS		16
-#define ITERS		600
+#define ITERS		3000
 #define MAX_SECONDS	60
 #define DROP_EVERY	64
 
