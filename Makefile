@@ -85,8 +85,14 @@ kernel:
 kernel-debug:
 	bash kernel/build.sh --debug
 
+# CMD reaches the guest's shell as written ($VAR and $$ included): make
+# would expand it (and export it expanded), so only its raw value is
+# exported, as VM_RUN_CMD.  FHANDLE_VM_KERNEL=BZIMAGE boots that image.
+unexport CMD
+vm-run: export VM_RUN_CMD = $(value CMD)
 vm-run: all
-	bash test/vm/run.sh -c "$$CMD"
+	bash test/vm/run.sh $${FHANDLE_VM_KERNEL:+--kernel "$$FHANDLE_VM_KERNEL"} \
+		-c "$$VM_RUN_CMD"
 
 vm-test: all
 	bash test/vm/suite.sh

@@ -6,7 +6,8 @@
 # Shares and devices set up by run.sh (keep the two files in step):
 #   9p tag fhctl  -> /mnt/ctl   run.sh's control folder: cmd (the command),
 #                               env (exports for it), cwd; we write back
-#                               status, dmesg.log and timing there.
+#                               status, dmesg.log, kmemleak.log (kernels
+#                               with kmemleak) and timing there.
 #   9p tag fhout  -> /mnt/out   the user's output folder ($FHANDLE_OUT)
 #   virtio-blk serial fhext4 / fhxfs   scratch disks for ext4 / xfs
 #   ttyS0  kernel console (our own messages go there too)
@@ -150,6 +151,15 @@ done
 for d in $masked; do umount -l "/dev/shm/host$d" 2>/dev/null; done
 rm -rf /dev/shm/host
 
+# kmemleak (the debug kernel): debugfs on /sys/kernel/debug.  Suspects
+# from the boot (before the command) are scanned for and cleared, so that
+# the scan at the end reports what the command leaked.
+kmemleak=/sys/kernel/debug/kmemleak
+if [ -d /sys/kernel/debug ] && ! [ -e $kmemleak ]; then
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+fi
+[ -w $kmemleak ] && { echo scan > $kmemleak; echo clear > $kmemleak; }
+
 # The command runs in a clean environment: only what run.sh passes in
 # /mnt/ctl/env (host FHANDLE_* variables) plus our own.
 (
@@ -172,6 +182,23 @@ echo "$status" > /mnt/ctl/status
 printf 'mounted %s\nready %s\ndone %s\n' "$t_mounted" "$t_ready" "$t_done" \
 	> /mnt/ctl/times
 say "command exited with status $status"
+# A leak is reported once it is older than 5 s and unreferenced in two
+# scans in a row.  The kernel logs "kmemleak: N new suspected memory
+# leaks", which run.sh finds in the log; the report goes to
+# vm-kmemleak.log in the output folder and to the console.
+if [ -w $kmemleak ]; then
+	echo scan > $kmemleak
+	sleep 6
+	echo scan > $kmemleak
+	cat $kmemleak > /mnt/ctl/kmemleak.log 2>&1
+	cp /mnt/ctl/kmemleak.log /mnt/out/vm-kmemleak.log 2>/dev/null
+	if [ -s /mnt/ctl/kmemleak.log ]; then
+		say "kmemleak report:"
+		head -n 60 /mnt/ctl/kmemleak.log
+	else
+		say "kmemleak: no leaks"
+	fi
+fi
 dmesg > /mnt/ctl/dmesg.log 2>&1
 cp /mnt/ctl/dmesg.log /mnt/out/vm-dmesg.log 2>/dev/null
 echo "$status" > /mnt/out/vm-exit-status 2>/dev/null

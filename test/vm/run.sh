@@ -264,7 +264,7 @@ fi
 
 # The kernel log: what the guest saved, plus the console (which also holds
 # whatever came after the save, or everything when the guest died).
-pattern='WARNING:|BUG:|Oops|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|bad unlock balance|lockdep is turned off|KASAN:|UBSAN:|general protection|Call Trace|Kernel panic|blocked for more than'
+pattern='WARNING:|BUG:|Oops|new suspected memory leak|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|bad unlock balance|lockdep is turned off|KASAN:|UBSAN:|general protection|Call Trace|Kernel panic|blocked for more than'
 splats=$(cat "$ctl/dmesg.log" "$console" 2>/dev/null | grep -E "$pattern" | sort -u)
 if [[ -n $splats ]]; then
 	log "FAIL: the guest kernel log is not clean:"

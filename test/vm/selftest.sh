@@ -3,7 +3,9 @@
 # `N passed, N failed`; non-zero exit status if any check failed.
 #
 # The kernel comes from kernel/build.sh like run.sh's (built once, cached),
-# or from FHANDLE_VM_KERNEL=/path/to/bzImage.  About four short VM boots.
+# or from FHANDLE_VM_KERNEL=/path/to/bzImage; the kmemleak check boots the
+# debug kernel (FHANDLE_VM_KERNEL_DEBUG, else kernel/build.sh --debug).
+# About seven short VM boots.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -120,6 +122,50 @@ vm splat --kernel "$kernel" -c \
 check "a WARNING: in the kernel log fails the run (got $(rc_of splat))" \
 	test "$(rc_of splat)" -ne 0
 check "the splat is printed" grep -q 'fake_splat' "$work/splat.err"
+
+# --- a kmemleak report fails the run ------------------------------------------
+# No userspace action makes a correct kernel leak, so the log scan is
+# checked with the line kmemleak logs when a scan finds leaks.
+vm leak --kernel "$kernel" -c \
+	'echo "kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)" > /dev/kmsg'
+check "a kmemleak report in the kernel log fails the run (got $(rc_of leak))" \
+	test "$(rc_of leak)" -ne 0
+check "the kmemleak line is printed" grep -q 'new suspected memory leaks' "$work/leak.err"
+
+# --- on a kernel with kmemleak, every run ends with a scan --------------------
+# (the debug kernel: FHANDLE_VM_KERNEL_DEBUG, else kernel/build.sh --debug)
+if [[ -n ${FHANDLE_VM_KERNEL_DEBUG:-} ]]; then
+	dkernel=$FHANDLE_VM_KERNEL_DEBUG
+else
+	dkernel=$(bash kernel/build.sh --debug 2> "$work/build-debug.err" | tail -n1)
+fi
+if [[ -n $dkernel && -f $dkernel ]]; then
+	kout=$work/kshare
+	mkdir "$kout"
+	vm kmemleak --kernel "$dkernel" --debug --out "$kout" -c \
+		'test -e /sys/kernel/debug/kmemleak && echo has-kmemleak'
+	if grep -qx has-kmemleak "$work/kmemleak.out"; then
+		check "debug kernel: a clean run exits 0 (got $(rc_of kmemleak))" \
+			test "$(rc_of kmemleak)" -eq 0
+		check "debug kernel: the kmemleak report is saved (empty)" \
+			bash -c "test -f '$kout/vm-kmemleak.log' && ! test -s '$kout/vm-kmemleak.log'"
+		check "debug kernel: the scan ran" \
+			grep -q 'fhandle-vm: kmemleak: no leaks' "$kout/vm-console.log"
+	else
+		echo "skip: $dkernel has no kmemleak: the end-of-run scan not checked"
+	fi
+else
+	echo "skip: no debug kernel ($dkernel): the end-of-run kmemleak scan not checked"
+fi
+
+# --- make vm-run passes CMD to the guest's shell as written --------------------
+last_log=$work/vmrun.all
+FHANDLE_VM_KERNEL=$kernel make -s vm-run \
+	CMD='echo "scratch=$FHANDLE_SCRATCH pid=$$"' > "$work/vmrun.all" 2>&1
+vmrun_rc=$?
+check "make vm-run: exit status 0 (got $vmrun_rc)" test "$vmrun_rc" -eq 0
+check "make vm-run CMD='echo \$FHANDLE_SCRATCH': the guest's scratch list" \
+	grep -qx 'scratch=/mnt/tmpfs /mnt/ext4 /mnt/xfs pid=[0-9]*' "$work/vmrun.all"
 
 # --- a timeout fails with the console shown ----------------------------------
 t0=$(date +%s)
