@@ -10,7 +10,8 @@
  * directory, reconnect it to the tree by looking up its parents, which
  * may read the disk: inline, the kernel must give up (-EAGAIN) and finish
  * in io-wq.  Either way the open succeeds on the right inode, inline and
- * with IOSQE_ASYNC, as the syscall does.  Skips when drop_caches cannot
+ * with IOSQE_ASYNC, as the syscall does (and where tracefs is mounted,
+ * the test says which opens went to io-wq).  Skips when drop_caches cannot
  * be written.
  */
 #include "ktest.h"
@@ -38,12 +39,17 @@ static void drop_dentries(void)
 static void open_pinned(const char *check, struct file_handle *fh,
 			const char *path, int flags, unsigned int sqe_fl)
 {
-	int fd, sfd;
+	int fd, sfd, async;
+	bool traced;
 
 	drop_dentries();
+	traced = kt_trace_async_reset();
 	fd = kt_ring_open(&ring, kt.dirfd, fh, flags, sqe_fl);
 	if (fd < 0)
 		kt_fail("%s: %s", check, kt_res_str(fd));
+	async = traced ? kt_trace_async_count() : -1;
+	printf("%s: %s\n", check, async < 0 ? "done (no tracefs)" :
+	       async ? "went to io-wq" : "completed inline");
 	kt_expect_inode_of(check, fd, path);
 	drop_dentries();
 	sfd = kt_sys_open(kt.dirfd, fh, flags);

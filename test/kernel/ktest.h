@@ -323,6 +323,47 @@ static inline bool kt_fifo_open_parked(int max_s)
 	return false;
 }
 
+/* ---- tracing: did a request go to io-wq? ---- */
+
+#define KT_TRACE_ASYNC \
+	"/sys/kernel/tracing/events/io_uring/io_uring_queue_async_work/enable"
+
+/*
+ * Enable the io_uring_queue_async_work tracepoint and empty the trace;
+ * false where tracefs is not mounted at /sys/kernel/tracing (the VM's
+ * init mounts it) or the tracepoint is missing.
+ */
+static inline bool kt_trace_async_reset(void)
+{
+	int fd = open(KT_TRACE_ASYNC, O_WRONLY);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, "1", 1) == 1;
+	close(fd);
+	fd = open("/sys/kernel/tracing/trace", O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return ok;
+}
+
+/* Requests queued to io-wq since kt_trace_async_reset(), or -1. */
+static inline int kt_trace_async_count(void)
+{
+	FILE *f = fopen("/sys/kernel/tracing/trace", "r");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += line[0] != '#' && strstr(line, "io_uring_queue_async_work");
+	fclose(f);
+	return n;
+}
+
 /* ---- handles ---- */
 
 /* A handle buffer with room for KT_MAX_HANDLE_SZ, capacity cap. */

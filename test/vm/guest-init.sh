@@ -54,6 +54,9 @@ fatal() {
 
 mount_fs proc proc /proc || fatal "no /proc"
 mount_fs sysfs sysfs /sys
+# tracefs, for the io_uring tracepoints (tests tell io-wq from inline)
+[ -d /sys/kernel/tracing ] &&
+	mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 # The kernel may have mounted devtmpfs already (DEVTMPFS_MOUNT).
 if ! grep -q '^[^ ]* /dev devtmpfs' /proc/mounts; then
 	mount_fs devtmpfs devtmpfs /dev || fatal "no devtmpfs on /dev"
