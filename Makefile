@@ -26,7 +26,7 @@ KTESTS := $(patsubst test/kernel/%.c,$(BUILD)/test/kernel/%,\
 # What building needs; the test suite installs what testing needs.
 BUILD_PKGS := build-essential liburing-dev fio dpkg-dev
 
-.PHONY: all engine examples ktests fio-src test host-test install uninstall \
+.PHONY: FORCE all engine examples ktests fio-src test host-test install uninstall \
 	clean kernel kernel-debug vm-run vm-test compare run
 
 all: engine examples ktests
@@ -41,7 +41,14 @@ $(BUILD)/.deps: test/need-pkgs.sh
 	bash test/need-pkgs.sh $(BUILD_PKGS)
 	@mkdir -p $(@D) && touch $@
 
-$(FIO_SRC)/config-host.h: engines/fio-source.sh | $(BUILD)/.deps
+# The installed fio package, rewritten only when it changed: an upgrade
+# (or downgrade) of fio fetches its source again and rebuilds the engine.
+FIO_PKG_STAMP := $(BUILD)/fio-package
+$(FIO_PKG_STAMP): FORCE | $(BUILD)/.deps
+	@v=$$(dpkg-query -W fio); [ "$$(cat $@ 2>/dev/null)" = "$$v" ] || \
+		echo "$$v" >$@
+
+$(FIO_SRC)/config-host.h: engines/fio-source.sh $(FIO_PKG_STAMP) | $(BUILD)/.deps
 	bash engines/fio-source.sh $(FIO_SRC)
 
 $(ENGINE): engines/fhandle.c engines/fhandle_uring.h $(FIO_SRC)/config-host.h

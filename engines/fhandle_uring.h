@@ -39,15 +39,34 @@ struct fh_handle_buf {
 };
 
 /*
+ * Where an encode writes the mount id: an int, or a __u64 with
+ * AT_HANDLE_MNT_ID_UNIQUE.  Zeroed first, so either reads back as .any.
+ */
+union fh_mount_id {
+	int id;
+	uint64_t unique;
+	uint64_t any;
+};
+
+/* The handle buffer, ready for an encode: capacity = the largest handle. */
+static inline struct file_handle *fh_handle_ready(struct fh_handle_buf *h)
+{
+	h->fh.handle_bytes = MAX_HANDLE_SZ;
+	return &h->fh;
+}
+
+/*
  * NAME_TO_HANDLE_AT: fd = dirfd or AT_FDCWD, addr = path, addr2 = struct
- * file_handle * (handle_bytes = capacity on entry), addr3 = int * mount id,
- * open_flags = AT_SYMLINK_FOLLOW | AT_EMPTY_PATH.  cqe->res = 0 or -errno.
+ * file_handle * (handle_bytes = capacity on entry), addr3 = the mount id
+ * (an int *, or a __u64 * with AT_HANDLE_MNT_ID_UNIQUE), open_flags =
+ * AT_SYMLINK_FOLLOW | AT_EMPTY_PATH | AT_HANDLE_FID |
+ * AT_HANDLE_MNT_ID_UNIQUE.  cqe->res = 0 or -errno.
  */
 static inline void fh_prep_name_to_handle(struct io_uring_sqe *sqe,
 					  unsigned int opcode, int dfd,
 					  const char *path,
 					  struct file_handle *fh,
-					  int *mount_id, unsigned int flags)
+					  void *mount_id, unsigned int flags)
 {
 	io_uring_prep_rw(opcode, sqe, dfd, path, 0, 0);
 	sqe->addr2 = (uint64_t)(uintptr_t)fh;
@@ -113,27 +132,30 @@ static inline int fh_ring_run_one(struct io_uring *ring)
  */
 static inline int fh_opcode_encodes(struct io_uring *ring,
 				    unsigned int opcode, const char *path,
-				    int *ring_res)
+				    unsigned int flags, int *ring_res)
 {
 	struct fh_handle_buf want, got;
-	int want_mnt, got_mnt = -1;
+	union fh_mount_id want_mnt = { 0 }, got_mnt = { 0 };
 
-	want.fh.handle_bytes = MAX_HANDLE_SZ;
-	if (name_to_handle_at(AT_FDCWD, path, &want.fh, &want_mnt, 0))
+	if (name_to_handle_at(AT_FDCWD, path, fh_handle_ready(&want),
+			      &want_mnt.id, (int)flags))
 		return -errno;
 	memset(&got, 0, sizeof(got));
-	got.fh.handle_bytes = MAX_HANDLE_SZ;
 	fh_prep_name_to_handle(io_uring_get_sqe(ring), opcode, AT_FDCWD, path,
-			       &got.fh, &got_mnt, 0);
+			       fh_handle_ready(&got), &got_mnt, flags);
 	*ring_res = fh_ring_run_one(ring);
-	return *ring_res == 0 && got_mnt == want_mnt &&
+	return *ring_res == 0 && got_mnt.any == want_mnt.any &&
 	       got.fh.handle_bytes == want.fh.handle_bytes &&
 	       got.fh.handle_type == want.fh.handle_type &&
 	       !memcmp(got.fh.f_handle, want.fh.f_handle,
 		       want.fh.handle_bytes);
 }
 
-/* Open fh (the handle of path) through the ring: the same inode? */
+/*
+ * Open fh (the handle of path) through the ring: the same inode?  Another
+ * opcode may return a number that is no new fd (NOP returns 0, stdin):
+ * only an fd on the file itself, other than mount_fd, is closed.
+ */
 static inline int fh_opcode_opens(struct io_uring *ring, unsigned int opcode,
 				  int mount_fd, const struct file_handle *fh,
 				  const char *path, int *ring_res)
@@ -146,11 +168,12 @@ static inline int fh_opcode_opens(struct io_uring *ring, unsigned int opcode,
 	fh_prep_open_by_handle(io_uring_get_sqe(ring), opcode, mount_fd, fh,
 			       O_RDONLY | O_CLOEXEC);
 	*ring_res = fh_ring_run_one(ring);
-	if (*ring_res < 0)
+	if (*ring_res < 0 || *ring_res == mount_fd)
 		return 0;
 	same = !fstat(*ring_res, &got) && got.st_ino == want.st_ino &&
 	       got.st_dev == want.st_dev;
-	close(*ring_res);
+	if (same)
+		close(*ring_res);
 	return same;
 }
 

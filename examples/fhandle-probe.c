@@ -136,7 +136,7 @@ static int encode_and_open(struct io_uring *ring, const char *path)
 	struct fh_handle_buf h;
 	int mount_id, mount_fd, res = 0, verdict;
 
-	verdict = fh_opcode_encodes(ring, opts.encode_op, path, &res);
+	verdict = fh_opcode_encodes(ring, opts.encode_op, path, 0, &res);
 	if (verdict < 0) {
 		fprintf(stderr, "fhandle-probe: name_to_handle_at(%s): %s\n",
 			path, strerror(-verdict));

@@ -238,12 +238,17 @@ t_err_opcode_does_something_else() {
 		--fh_backend=uring --fh_open_opcode=0
 }
 
+# /proc cannot export handles: said at init, for opens by handle and for
+# encodes (readonly: fio leaves the file as it is)
 t_err_no_export_support() {
-	local d
+	local d op
 	d=$(tdir)
-	expect_fio_error "$d/o" "filesystem of /proc/self/status cannot export file handles" \
-		--name=p --filename=/proc/self/status --rw=randwrite \
-		--size=4k --create_on_open=1 --fh_backend=sync
+	for op in open encode; do
+		expect_fio_error "$d/o" "filesystem of /proc/self/status cannot export file handles" \
+			--name=p --filename=/proc/self/status --rw=randread \
+			--readonly --size=4k --fh_read_op=$op \
+			--fh_backend=sync || return 1
+	done
 }
 
 t_err_no_cap_dac_read_search() {
@@ -257,8 +262,19 @@ t_err_no_cap_dac_read_search() {
 		fail "handle-open without CAP_DAC_READ_SEARCH succeeded"
 		return 1
 	fi
-	grep -q "needs CAP_DAC_READ_SEARCH" "$d/o" ||
+	grep -q "needs CAP_DAC_READ_SEARCH in the initial user namespace" "$d/o" ||
 		{ fail "no clear message:"; cat "$d/o"; return 1; }
+	# root of a user namespace: since 6.10 its capabilities open only
+	# directory handles (O_DIRECTORY); a file set's files never are
+	if unshare --user --map-root-user true 2>/dev/null; then
+		unshare --user --map-root-user fio --ioengine=external:"$SO" \
+			--bs=4k --filesize=4k --name=c --directory="$d" \
+			--nrfiles=3 --rw=randread --fh_backend="$BACKEND" \
+			>"$d/ns" 2>&1 &&
+			{ fail "handle-open in a user namespace succeeded"; return 1; }
+		grep -q "a user namespace's capabilities open only directory handles" "$d/ns" ||
+			{ fail "no clear message in a user namespace:"; cat "$d/ns"; return 1; }
+	fi
 	# opens by path need no capability
 	setpriv --bounding-set=-dac_read_search --inh-caps=-dac_read_search \
 		fio --ioengine=external:"$SO" --bs=4k --filesize=4k --name=c \
@@ -445,7 +461,11 @@ t_valgrind() {
 	valgrind_clean "$d/e2" --name=v --directory="$d" --nrfiles=3 \
 		--rw=randread --fh_backend=sync --fh_open_flags=bogus || return 1
 	valgrind_clean "$d/e3" --name=v --filename=/proc/self/status \
-		--size=4k --create_on_open=1 --rw=randwrite --fh_backend=sync
+		--size=4k --readonly --rw=randread --fh_backend=sync || return 1
+	# a group of cold-cache jobs meets in shared memory
+	valgrind_clean "$d/e4" --name=v --directory="$d" --nrfiles=3 \
+		--rw=randread --fh_backend=sync --fh_cold_cache=1 --numjobs=2 \
+		--fh_read_op=openat
 }
 
 t_sanitizers() {
@@ -546,6 +566,502 @@ t_probe_example() {
 	fi
 	"$PROBE" -e 999 >/dev/null 2>&1
 	expect_eq "bad opcode status" $? 64
+}
+
+# ---- an outside review's findings (issue 7) -----------------------------
+
+# no files (nrfiles=0, an empty opendir): no I/O and exit 0, as psync
+t_no_files() {
+	local d j t
+	d=$(tdir)
+	mkdir "$d/empty"
+	for t in "" --thread; do
+		j=$d/n$t.json
+		fio_engine "$j" $t --name=j --nrfiles=0 --size=40k \
+			--directory="$d" --rw=randread ||
+			{ fail "nrfiles=0 $t: fio failed"; cat "$j.log"; return 1; }
+		expect_eq "nrfiles=0 $t ios" "$(jqv "$j" '.jobs[0].read.total_ios')" 0 ||
+			return 1
+		fio_engine "$j" $t --name=j --opendir="$d/empty" \
+			--size=40k --rw=randwrite ||
+			{ fail "empty opendir $t: fio failed"; cat "$j.log"; return 1; }
+	done
+}
+
+# verify only where it can mean something: reads that read, of data that
+# something wrote (t_same_file runs the meaningful case)
+t_err_verify_meaningless() {
+	local d
+	d=$(tdir)
+	expect_fio_error "$d/o1" "verify: this engine's writes .* write no data" \
+		--name=v --directory="$d" --nrfiles=1 --rw=write \
+		--verify=crc32c --fh_read_op=open_read --fh_backend=sync ||
+		return 1
+	expect_fio_error "$d/o2" "verify checks the data that reads read, but fh_read_op reads none" \
+		--name=v --directory="$d" --nrfiles=2 --rw=read \
+		--verify=crc32c --fh_backend=sync
+}
+
+# verify's reads are the job's reads: the uring backend checks the
+# handle-open opcode before them although rw is write.  Opcode 0 is NOP:
+# "supported" on any kernel, and it opens nothing.
+t_err_verify_phase_checked() {
+	local d
+	d=$(tdir)
+	expect_fio_error "$d/o" "opcode 0 does not behave as IORING_OP_OPEN_BY_HANDLE_AT" \
+		--name=v --directory="$d" --nrfiles=2 --rw=write \
+		--verify=crc32c --verify_only=1 --fh_read_op=open_read \
+		--fh_backend=uring --fh_open_opcode=0
+}
+
+# a job that opens by path needs no handle: sysfs files (whose handles
+# cannot open) are fine
+t_openat_needs_no_handles() {
+	local f=/sys/kernel/mm/transparent_hugepage/enabled j
+	[ -r "$f" ] || f=/sys/kernel/kexec_loaded
+	[ -r "$f" ] || { skip "no readable sysfs file"; return; }
+	j=$(tdir)/o.json
+	fio_engine "$j" --name=s --filename="$f" --readonly --size=4k \
+		--rw=randread --fh_read_op=openat --loops=5 ||
+		{ fail "openat of $f failed"; cat "$j.log"; return 1; }
+	expect_eq "ios" "$(jqv "$j" '.jobs[0].read.total_ios')" 5
+}
+
+# opcode numbers: whole numbers 0-255, nothing fio's parser would round
+t_err_opcode_values() {
+	local d v opt
+	d=$(tdir)
+	for opt in fh_encode_opcode fh_open_opcode; do
+		for v in -1 63.5 1e2 256 0x40; do
+			expect_fio_error "$d/o" "$opt='$v': an io_uring opcode is a whole number from 0 to 255" \
+				--name=x --directory="$d" --nrfiles=2 \
+				--rw=randread --fh_backend=sync "--$opt=$v" ||
+				return 1
+		done
+	done
+}
+
+# fh_cold_cache: one drop for the group, before any job's first operation
+# (opens by path: the engine's init opens no file of the set)
+t_cold_cache_once_per_group() {
+	local d log first drops
+	command -v strace >/dev/null || { skip "no strace"; return; }
+	d=$(tdir)
+	log=$d/strace
+	strace -f -qq -o "$log" -e trace=openat,write \
+		fio --ioengine=external:"$SO" --fh_backend="$BACKEND" --bs=4k \
+		--filesize=4k --directory="$d" --nrfiles=20 --rw=randread \
+		--fh_read_op=openat --fh_cold_cache=1 --output=/dev/null \
+		--name=a --numjobs=2 --name=b ||
+		{ fail "cold-cache group failed"; return 1; }
+	drops=$(grep -c 'openat(.*drop_caches' "$log")
+	expect_eq "drops" "$drops" 1 || return 1
+	first=$(grep -n "openat(AT_FDCWD, \"$d/[ab]\.[0-9.]*\", O_RDONLY)" "$log" |
+		head -1 | cut -d: -f1)
+	[ -n "$first" ] || { fail "no operation traced"; return 1; }
+	[ "$(grep -n 'drop_caches' "$log" | head -1 | cut -d: -f1)" -lt "$first" ] ||
+		{ fail "an operation came before the drop"; return 1; }
+	# a job of the group without it would run during the drop
+	expect_fio_error "$d/o" "fh_cold_cache=1 needs every job of its group to set it: job b does not" \
+		--fh_backend=sync --directory="$d" --nrfiles=2 --rw=randread \
+		--fh_read_op=openat --name=a --fh_cold_cache=1 --name=b
+}
+
+# a file that is itself a mount point (a bind mount from another
+# filesystem): its handle opens with a mount fd on its own mount
+t_mount_point_file() {
+	local d j
+	unshare -m true 2>/dev/null || { skip "no mount namespace"; return; }
+	d=$(tdir)
+	j=$d/o.json
+	unshare -m --propagation private bash -c '
+		d=$1; shift
+		mkdir "$d/m" && mount -t tmpfs fh "$d/m" &&
+		head -c 4096 /dev/zero >"$d/m/src" && fio "$@" --name=j --directory="$d" \
+			--nrfiles=3 --create_only=1 >/dev/null &&
+		mount --bind "$d/m/src" "$d/j.0.0" &&
+		mount --bind "$d/m/src" "$d/j.0.2" &&
+		fio --output-format=json --output="$d/o.json.raw" "$@" \
+			--name=j --directory="$d" --nrfiles=3 --rw=randread \
+			--loops=2 --fh_read_op=open_read --allow_file_create=0 \
+			>"$d/o.json.log" 2>&1' _ "$d" --ioengine=external:"$SO" \
+		--fh_backend="$BACKEND" --bs=4k --filesize=4k ||
+		{ fail "bind-mounted files failed"; cat "$j.log"; return 1; }
+	sed -n '/^{/,$p' "$j.raw" >"$j"
+	expect_eq "ios" "$(jqv "$j" '.jobs[0].read.total_ios')" 6
+}
+
+# symlinks are followed by every operation, as openat does: a link reads
+# the target's data (fio's verify), encodes give the target's handle
+t_symlinks() {
+	local d j op
+	d=$(tdir)
+	fio --ioengine=psync --bs=4k --filesize=4k --name=v --directory="$d" \
+		--nrfiles=2 --verify=crc32c --rw=write --do_verify=0 \
+		>"$d/w.log" 2>&1 || { fail "psync write failed"; return 1; }
+	ln -s v.0.0 "$d/link0" && ln -s "$d/v.0.1" "$d/link1"
+	for op in open_read openat_read; do
+		j=$d/$op.json
+		# verify checks fio's own file names: read the links as v.0.N
+		fio_engine "$j" --name=v --filename="$d/link0:$d/link1" \
+			--rw=read --fh_read_op=$op --verify=crc32c \
+			--verify_only=1 --number_ios=2 ||
+			{ fail "$op through links"; cat "$j.log"; return 1; }
+	done
+	j=$d/enc.json
+	fio_engine "$j" --name=e --filename="$d/link0" --rw=randread \
+		--fh_read_op=encode --number_ios=3 ||
+		{ fail "encode through a link"; cat "$j.log"; return 1; }
+	# nofollow: every operation refuses the link, said at init
+	expect_fio_error "$d/o" "link0.*Too many levels of symbolic links" \
+		--name=n --filename="$d/link0" --rw=randread \
+		--fh_backend=sync --fh_open_flags=rdonly,nofollow
+}
+
+# fsync has nothing to sync: a no-op with a true latency on both
+# backends.  The shim makes each wait for a completion take 50 ms, so a
+# sync stamped with an earlier operation's issue time would show it.
+t_fsync_latency() {
+	local d j b
+	d=$(tdir)
+	build_shim "$d" || return 1
+	for b in sync uring; do
+		j=$d/$b.json
+		FH_SHIM=slowwait LD_PRELOAD=$d/shim.so fio_engine "$j" --thread \
+			--name=f --directory="$d" --nrfiles=5 --rw=randwrite \
+			--fh_write_op=openat --fsync=1 --fh_backend=$b ||
+			{ fail "$b: fio failed"; cat "$j.log"; return 1; }
+		expect_eq "$b syncs" "$(jqv "$j" '.jobs[0].sync.total_ios')" 4 ||
+			return 1
+		jq -e '.jobs[0].sync.lat_ns.max < 50000000' "$j" >/dev/null ||
+			{ fail "$b: sync latency $(jqv "$j" '.jobs[0].sync.lat_ns.max') ns holds an operation's wait"; return 1; }
+	done
+	# the shim did act: the uring writes waited
+	jq -e '.jobs[0].write.clat_ns.min >= 50000000' "$d/uring.json" >/dev/null ||
+		fail "the shim's 50 ms wait did not show"
+}
+
+# an operation's error names the file, on both backends
+t_err_names_the_file() {
+	local d b
+	d=$(tdir)
+	for b in sync uring; do
+		[ $b = uring ] && ! have_opcodes && continue
+		if fio --ioengine=external:"$SO" --fh_backend=$b --bs=4k \
+			--filesize=4k --name=t --directory="$d" --nrfiles=4 \
+			--rw=randread --time_based --runtime=3 \
+			--exec_prerun="(sleep 1; rm -f $d/t.0.1) &" \
+			>"$d/o" 2>&1; then
+			fail "$b: fio exited 0 with a file deleted"
+			return 1
+		fi
+		grep -qE "io_u error on file $d/t\.0\.1: (Stale file handle|Cannot allocate memory)" "$d/o" ||
+			{ fail "$b: the error does not name the file:"; cat "$d/o"; return 1; }
+	done
+}
+
+# O_DIRECT reads: the engine has fio align the buffers
+t_direct_reads() {
+	local d j op
+	d=$(tdir)
+	dd if=/dev/zero of="$d/probe" bs=4k count=1 oflag=direct 2>/dev/null ||
+		{ skip "$(df --output=fstype "$d" | tail -1) has no O_DIRECT"; return; }
+	for op in open_read openat_read; do
+		j=$d/$op.json
+		fio_engine "$j" --name=d --directory="$d" --nrfiles=4 --rw=read \
+			--fh_read_op=$op --fh_open_flags=rdonly,direct \
+			--mem=malloc ||
+			{ fail "$op with direct"; cat "$j.log"; return 1; }
+		expect_eq "$op bytes" "$(jqv "$j" '.jobs[0].read.io_bytes')" 16384 ||
+			return 1
+	done
+	expect_fio_error "$d/o" "direct reads need bs a multiple of the logical block size" \
+		--name=d --directory="$d" --nrfiles=2 --rw=read --bs=1000 \
+		--fh_read_op=open_read --fh_open_flags=direct --fh_backend=sync
+}
+
+# make fetches fio's source again and rebuilds when the fio package changed
+t_make_follows_fio_package() {
+	local d
+	host_only || return
+	d=$(tdir)
+	git -C "$TOP" ls-files -z | (cd "$TOP" && xargs -0 cp --parents -t "$d")
+	cp -r "$TOP/build" "$d/build"
+	make -C "$d" engine >/dev/null 2>&1 || { fail "make failed"; return 1; }
+	make -C "$d" engine 2>&1 | grep -E "fio-source.sh|-o build/fhandle.so" &&
+		{ fail "make rebuilds with nothing changed"; return 1; }
+	# as after an upgrade: what the source and the stamp were built for
+	echo "fio	3.0-old" >"$d/build/fio-package"
+	echo "3.0-old" >"$d/build/fio-src/.fhandle-fio-package"
+	make -n -C "$d" engine >"$d/plan" 2>&1
+	grep -q "fio-source.sh build/fio-src" "$d/plan" ||
+		{ fail "make does not see the fio package change:"; cat "$d/plan"; return 1; }
+	grep -q -- "-o build/fhandle.so" "$d/plan" ||
+		{ fail "make does not rebuild the engine:"; cat "$d/plan"; }
+}
+
+# fio options that act on an fd fio opens: refused at init by name
+t_err_fio_options() {
+	local d a n
+	d=$(tdir)
+	while read -r a; do
+		n=${a#--}
+		# shellcheck disable=SC2086
+		expect_fio_error "$d/o" "^fhandle: ${n%%=*}.* (is not supported|the handles encoded at init would be stale)" \
+			--name=x --directory="$d" --nrfiles=2 --rw=randread \
+			--fh_backend=sync $a --loops=2 || return 1
+	done <<-EOF
+		--create_on_open=1
+		--pre_read=1
+		--write_hint=short
+		--unlink_each_loop=1
+		--direct=1
+		--sync=1
+		--fadvise_hint=1
+	EOF
+}
+
+# iodepth against RLIMIT_NOFILE: raised to the hard limit when that is
+# enough, else a clear error, at init (opens by path: any kernel's ring)
+t_nofile_limit() {
+	local d j
+	command -v prlimit >/dev/null || { skip "no prlimit"; return; }
+	d=$(tdir)
+	j=$d/o.json
+	prlimit --nofile=256:4096 fio --ioengine=external:"$SO" --bs=4k \
+		--filesize=4k --name=r --directory="$d" --nrfiles=10 \
+		--rw=randread --fh_backend=uring --fh_read_op=openat \
+		--iodepth=1000 --loops=200 --output-format=json \
+		--output="$j" >"$d/log" 2>&1 ||
+		{ fail "the soft limit was not raised"; cat "$d/log"; return 1; }
+	expect_eq "ios" "$(jqv "$j" '.jobs[0].read.total_ios')" 2000 || return 1
+	if prlimit --nofile=256:256 fio --ioengine=external:"$SO" --bs=4k \
+		--filesize=4k --name=r --directory="$d" --nrfiles=10 \
+		--rw=randread --fh_backend=uring --fh_read_op=openat \
+		--iodepth=1000 >"$d/o" 2>&1; then
+		fail "iodepth=1000 ran with 256 fds"
+		return 1
+	fi
+	grep -q "iodepth=1000 keeps up to .* fds open at once .* beyond RLIMIT_NOFILE (soft 256, hard 256)" "$d/o" ||
+		{ fail "no clear error:"; cat "$d/o"; }
+}
+
+# what each backend reports, as the README says: slat only on uring
+t_slat_by_backend() {
+	local d j
+	d=$(tdir)
+	j=$d/o.json
+	fio_engine "$j" --name=s --directory="$d" --nrfiles=10 --rw=randread \
+		--fh_read_op=openat --fh_backend=sync ||
+		{ fail "sync run failed"; return 1; }
+	expect_eq "sync slat samples" "$(jqv "$j" '.jobs[0].read.slat_ns.N')" 0 ||
+		return 1
+	fio_engine "$j" --name=s --directory="$d" --nrfiles=10 --rw=randread \
+		--fh_read_op=openat --fh_backend=uring ||
+		{ fail "uring run failed"; return 1; }
+	expect_eq "uring slat samples" "$(jqv "$j" '.jobs[0].read.slat_ns.N')" 10 ||
+		return 1
+	grep -q "the sync backend reports no slat" "$TOP/README.md" ||
+		fail "README does not say what each backend reports"
+}
+
+# an engine that refuses its fio says so with a fitting errno (ELIBBAD)
+t_abi_refusal_errno() {
+	local d
+	host_only || return
+	d=$(tdir)
+	cp -r "$TOP/build/fio-src" "$d/fio-old"
+	echo '#define FHANDLE_FIO_VERSION "fio-0.0"' \
+		>"$d/fio-old/fhandle-fio-version.h"
+	make -s -C "$TOP" FIO_SRC="$d/fio-old" ENGINE="$d/old.so" \
+		"$d/old.so" >/dev/null || { fail "old build failed"; return 1; }
+	SO=$d/old.so expect_fio_error "$d/old.out" \
+		"fio: pid=[0-9]+, err=80/" \
+		--name=s --directory="$d" --nrfiles=2 --rw=randread \
+		--fh_backend=sync
+}
+
+# ---- what reading the code suggested (issue 7), each settled by a test --
+
+# The shim (test/engine/submit-shim.c) gives the uring backend what
+# kernels rarely do: a submit that takes fewer SQEs than prepared, -EBUSY
+# while completions wait to be reaped, slow waits.  Every operation must
+# still complete once, and no wait may end up in slat.
+build_shim() {
+	cc -std=gnu11 -Wall -Wextra -Werror -fPIC -shared -o "$1/shim.so" \
+		"$TOP/test/engine/submit-shim.c" -ldl ||
+		{ fail "shim build failed"; return 1; }
+}
+
+t_uring_submit_edge_cases() {
+	local d j m fx
+	d=$(tdir)
+	build_shim "$d" || return 1
+	for m in partial busy busy,slowwait; do
+		for fx in 0 1; do
+			j=$d/$m-$fx.json
+			FH_SHIM=$m LD_PRELOAD=$d/shim.so fio_engine "$j" --thread \
+				--name=e --directory="$d" --nrfiles=20 --loops=2 \
+				--rw=randread --fh_read_op=openat_read \
+				--fh_backend=uring --fh_fixedfiles=$fx --iodepth=4 \
+				--iodepth_batch_submit=$([ $m = partial ] && echo 4 || echo 1) \
+				--iodepth_batch_complete_min=2 ||
+				{ fail "$m fixed=$fx"; cat "$j.log"; return 1; }
+			expect_eq "$m fixed=$fx ios" "$(jqv "$j" '.jobs[0].read.total_ios')" 40 ||
+				return 1
+			jq -e '.jobs[0].read.slat_ns.max < 50000000' "$j" >/dev/null ||
+				{ fail "$m fixed=$fx: a wait in slat"; return 1; }
+		done
+	done
+	# the shim acted: SQEs held back, -EBUSY returned
+	grep -q "shim: [0-9]* calls, [1-9][0-9]* partial" "$d/partial-0.json.log" &&
+	grep -q "[1-9][0-9]* busy" "$d/busy-0.json.log" ||
+		fail "the shim did not act: $(cat "$d"/*.json.log | grep shim:)"
+}
+
+# A wrong open opcode that returns 0 (NOP) must not make the behaviour
+# check close fd 0: only an fd on the file itself is closed.
+t_opcode_check_keeps_stdin() {
+	local d
+	command -v strace >/dev/null || { skip "no strace"; return; }
+	d=$(tdir)
+	strace -f -qq -e trace=close -o "$d/trace" fio --thread \
+		--ioengine=external:"$SO" --bs=4k --filesize=4k --name=n \
+		--directory="$d" --nrfiles=2 --rw=randread --fh_backend=uring \
+		--fh_open_opcode=0 </dev/null >"$d/o" 2>&1 &&
+		{ fail "opcode 0 passed the check"; return 1; }
+	grep -q "opcode 0 does not behave" "$d/o" ||
+		{ fail "unexpected failure:"; cat "$d/o"; return 1; }
+	if grep -q "close(0)" "$d/trace"; then
+		fail "the check closed fd 0"
+		return 1
+	fi
+}
+
+# iolog replay keeps the log's pace: fio waits from td->last_issue, which
+# both backends must set.  Three reads 0.6 s apart take 1.2 s or more
+# (a lower bound: sleeps do not end early).
+t_iolog_replay_paced() {
+	local d j f
+	d=$(tdir)
+	f=$d/r.0.0
+	fio_engine "$d/lay.json" --name=r --directory="$d" --nrfiles=1 \
+		--create_only=1 || { fail "layout failed"; return 1; }
+	printf 'fio version 3 iolog\n1 %s add\n2 %s open\n3 %s read 0 4096\n600003 %s read 0 4096\n1200003 %s read 0 4096\n1200004 %s close\n' \
+		"$f" "$f" "$f" "$f" "$f" "$f" >"$d/log"
+	j=$d/o.json
+	fio_engine "$j" --name=r --read_iolog="$d/log" --fh_read_op=openat ||
+		{ fail "replay failed"; cat "$j.log"; return 1; }
+	expect_eq "ios" "$(jqv "$j" '.jobs[0].read.total_ios')" 3 || return 1
+	[ "$(jqv "$j" '.jobs[0].job_runtime')" -ge 1150 ] ||
+		fail "3 reads 0.6 s apart took $(jqv "$j" '.jobs[0].job_runtime') ms"
+}
+
+# ---- what an fio user also does ------------------------------------------
+
+# write_iolog, then read_iolog replays the very operations
+t_iolog_write_and_replay() {
+	local d j
+	d=$(tdir)
+	j=$d/w.json
+	fio_engine "$j" --name=w --directory="$d" --nrfiles=5 --rw=randrw \
+		--loops=2 --write_iolog="$d/log" ||
+		{ fail "write_iolog run failed"; cat "$j.log"; return 1; }
+	j=$d/r.json
+	fio_engine "$j" --name=r --read_iolog="$d/log" ||
+		{ fail "replay failed"; cat "$j.log"; return 1; }
+	expect_eq "replayed ios" \
+		"$(jqv "$j" '.jobs[0].read.total_ios + .jobs[0].write.total_ios')" 10
+}
+
+t_threads_and_numjobs() {
+	local d j t
+	d=$(tdir)
+	for t in "" --thread; do
+		j=$d/n$t.json
+		fio_engine "$j" $t --name=n --directory="$d" --nrfiles=10 \
+			--rw=randrw --numjobs=3 --group_reporting --iodepth=2 ||
+			{ fail "numjobs=3 $t failed"; cat "$j.log"; return 1; }
+		expect_eq "ios $t" \
+			"$(jqv "$j" '.jobs[0].read.total_ios + .jobs[0].write.total_ios')" 30 ||
+			return 1
+	done
+}
+
+# unlink=1 removes the set after the run
+t_unlink() {
+	local d j
+	d=$(tdir)
+	j=$d/o.json
+	fio_engine "$j" --name=u --directory="$d" --nrfiles=5 --rw=randread \
+		--unlink=1 || { fail "fio failed"; cat "$j.log"; return 1; }
+	expect_eq "ios" "$(jqv "$j" '.jobs[0].read.total_ios')" 5 || return 1
+	[ -z "$(ls "$d" | grep '^u\.')" ] || fail "unlink=1 left $(ls "$d")"
+}
+
+# fh_open_flags: commas only (as its help says), one access mode, and one
+# that the operations can read from
+t_err_open_flags() {
+	local d
+	d=$(tdir)
+	expect_fio_error "$d/o1" "unknown fh_open_flags value 'rdonly\+noatime'" \
+		--name=x --directory="$d" --nrfiles=2 --rw=randread \
+		--fh_backend=sync --fh_open_flags=rdonly+noatime || return 1
+	expect_fio_error "$d/o2" "name one access mode" --name=x \
+		--directory="$d" --nrfiles=2 --rw=randread --fh_backend=sync \
+		--fh_open_flags=rdonly,rdwr || return 1
+	expect_fio_error "$d/o3" "repeated fh_open_flags value 'noatime'" \
+		--name=x --directory="$d" --nrfiles=2 --rw=randread \
+		--fh_backend=sync --fh_open_flags=noatime,noatime || return 1
+	expect_fio_error "$d/o4" "an O_WRONLY fd cannot be read" --name=x \
+		--directory="$d" --nrfiles=2 --rw=randread --fh_backend=sync \
+		--fh_read_op=openat_read --fh_open_flags=wronly
+}
+
+# fh_encode_flags (issue 8): AT_HANDLE_FID and AT_HANDLE_MNT_ID_UNIQUE on
+# the encodes, where the kernel's name_to_handle_at takes them (6.5, 6.12)
+t_encode_flags() {
+	local d j f min
+	d=$(tdir)
+	min=$(printf '%s\n' 6.12 "$(uname -r)" | sort -V | head -1)
+	for f in fid mnt_id_unique fid,mnt_id_unique; do
+		j=$d/$f.json
+		if [ "$min" = 6.12 ]; then
+			fio_engine "$j" --name=e --directory="$d" --nrfiles=5 \
+				--rw=randwrite --fh_encode_flags=$f ||
+				{ fail "$f: fio failed"; cat "$j.log"; return 1; }
+			expect_eq "$f ios" "$(jqv "$j" '.jobs[0].write.total_ios')" 5 ||
+				return 1
+		elif [[ $f = *mnt_id_unique* ]]; then
+			expect_fio_error "$j" "refuses fh_encode_flags" \
+				--name=e --directory="$d" --nrfiles=5 \
+				--rw=randwrite --fh_backend="$BACKEND" \
+				--fh_encode_flags=$f || return 1
+		fi
+	done
+	expect_fio_error "$d/o1" "unknown fh_encode_flags value 'follow'" \
+		--name=e --directory="$d" --nrfiles=2 --rw=randwrite \
+		--fh_backend=sync --fh_encode_flags=follow || return 1
+	expect_fio_error "$d/o2" "fh_encode_flags shapes encodes, and this job issues none" \
+		--name=e --directory="$d" --nrfiles=2 --rw=randread \
+		--fh_backend=sync --fh_encode_flags=fid
+}
+
+# the flags reach the kernel: the syscall's, traced (sync backend)
+t_encode_flags_reach_the_kernel() {
+	local d
+	command -v strace >/dev/null || { skip "no strace"; return; }
+	[ "$(printf '%s\n' 6.12 "$(uname -r)" | sort -V | head -1)" = 6.12 ] ||
+		{ skip "kernel $(uname -r) lacks AT_HANDLE_MNT_ID_UNIQUE"; return; }
+	d=$(tdir)
+	strace -f -qq -e trace=name_to_handle_at -o "$d/trace" fio --thread \
+		--ioengine=external:"$SO" --bs=4k --filesize=4k --name=e \
+		--directory="$d" --nrfiles=3 --rw=randwrite --fh_backend=sync \
+		--fh_encode_flags=mnt_id_unique >"$d/o" 2>&1 ||
+		{ fail "fio failed"; cat "$d/o"; return 1; }
+	# AT_SYMLINK_FOLLOW (0x400) | AT_HANDLE_MNT_ID_UNIQUE (0x1)
+	[ "$(grep -c "e\.0\.[0-9].*AT_SYMLINK_FOLLOW|0x1\|e\.0\.[0-9].*0x401" "$d/trace")" -ge 3 ] ||
+		{ fail "encodes without the flags:"; head -5 "$d/trace"; }
 }
 
 all=$(declare -F | awk '$3 ~ /^t_/ { sub(/^t_/, "", $3); print $3 }')
