@@ -10,8 +10,10 @@
  * directory, reconnect it to the tree by looking up its parents, which
  * may read the disk: inline, the kernel must give up (-EAGAIN) and finish
  * in io-wq.  Either way the open succeeds on the right inode, inline and
- * with IOSQE_ASYNC, as the syscall does (and where tracefs is mounted,
- * the test says which opens went to io-wq).  Skips when drop_caches cannot
+ * with IOSQE_ASYNC, as the syscall does.  Where tracefs is mounted, the
+ * test says which opens went to io-wq, and on ext4 and xfs (whose
+ * dentries the drop frees, unlike tmpfs's) an inline open of the
+ * directory that did not go to io-wq fails.  Skips when drop_caches cannot
  * be written.
  */
 #include "ktest.h"
@@ -20,6 +22,7 @@
 static struct io_uring ring;
 static const char *deep, *file;
 static bool watched;	/* pinned by inotify, else dirtied before drops */
+static bool reconnects;	/* ext4, xfs: dentries go, inodes stay */
 
 /* Drop unused dentries (and inodes), not our two inodes. */
 static void drop_dentries(void)
@@ -50,6 +53,10 @@ static void open_pinned(const char *check, struct file_handle *fh,
 	async = traced ? kt_trace_async_count() : -1;
 	printf("%s: %s\n", check, async < 0 ? "done (no tracefs)" :
 	       async ? "went to io-wq" : "completed inline");
+	if (!async && S_ISDIR(kt_fstat(check, fd).st_mode) && reconnects)
+		kt_fail("%s: completed inline: either the directory's dentry "
+			"was not dropped or the kernel reconnected it inline "
+			"(which may read the disk)", check);
 	kt_expect_inode_of(check, fd, path);
 	drop_dentries();
 	sfd = kt_sys_open(kt.dirfd, fh, flags);
@@ -68,12 +75,15 @@ int main(int argc, char **argv)
 	struct file_handle *dfh, *ffh, *again;
 	char check[96];
 	unsigned int i;
+	const char *fs;
 	int ino;
 
 	kt_init(argc, argv);
 	kt_ring_init(&ring, 8, 0);
 	kt_require(&ring);
 
+	fs = kt_fstype();
+	reconnects = !strcmp(fs, "ext2/ext3") || !strcmp(fs, "xfs");
 	kt_mkdir("a");
 	kt_mkdir("a/b");
 	deep = kt_mkdir("a/b/c");
