@@ -1,9 +1,11 @@
 #!/bin/bash
-# Build a bzImage of Debian's linux-source-6.1 with the file-handle io_uring
-# opcodes (kernel/patches) applied.
+# Build a bzImage of Debian's linux-source package named in SOURCE_VERSION
+# (linux-source-6.12) with the file-handle io_uring opcodes (kernel/patches)
+# applied.
 #
 #   kernel/build.sh              normal kernel (config.fragment)
-#   kernel/build.sh --debug      plus config-debug.fragment (KASAN, lockdep)
+#   kernel/build.sh --debug      plus config-debug.fragment (KASAN, lockdep,
+#                                UBSAN, kmemleak, hung-task/lockup detectors)
 #   kernel/build.sh --checkpatch run the tree's checkpatch.pl --strict on
 #                                every patch; fails on any error/warning/check
 #
@@ -15,8 +17,6 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PKG=linux-source-6.1
-TARBALL=/usr/src/linux-source-6.1.tar.xz
 CACHE=${FHANDLE_CACHE:-/var/cache/fio-fhandle}/kernel
 KEEP=2
 JOBS=${JOBS:-$(nproc)}
@@ -29,7 +29,7 @@ case "${1:-}" in
 "") ;;
 --debug) mode=debug ;;
 --checkpatch) mode=checkpatch ;;
--h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 *) die "unknown argument '$1' (use --debug, --checkpatch or nothing)" ;;
 esac
 
@@ -47,23 +47,18 @@ else
 	shopt -u nullglob
 fi
 
-ensure_packages() {
-	local need=() p
-	for p in "$PKG" build-essential bc bison flex libelf-dev libssl-dev \
-		cpio kmod xz-utils patch perl; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-			grep -q 'install ok installed' || need+=("$p")
-	done
-	if ((${#need[@]})); then
-		log "installing from Debian: ${need[*]}"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}" >&2 ||
-			die "apt-get install ${need[*]} failed"
-	fi
-	[[ -f $TARBALL ]] || die "$TARBALL missing although $PKG is installed"
-}
-
-ensure_packages
+# SOURCE_VERSION's first line is the package version the series is made
+# for; the package is linux-source-MAJOR.MINOR of it.
 pinned=$(head -n1 "$HERE/SOURCE_VERSION" 2>/dev/null || true)
+[[ $pinned =~ ^([0-9]+\.[0-9]+)\. ]] ||
+	die "$HERE/SOURCE_VERSION: first line '$pinned' is no linux-source version"
+PKG=linux-source-${BASH_REMATCH[1]}
+TARBALL=/usr/src/$PKG.tar.xz
+
+bash "$HERE/../test/need-pkgs.sh" "$PKG" build-essential bc bison flex \
+	libelf-dev libssl-dev cpio kmod xz-utils patch perl ||
+	die "cannot install the packages the build needs"
+[[ -f $TARBALL ]] || die "$TARBALL missing although $PKG is installed"
 installed=$(dpkg-query -W -f='${Version}' "$PKG")
 if [[ -n $pinned && $installed != "$pinned" ]]; then
 	log "WARNING: installed $PKG is $installed but the patches are made for $pinned"
@@ -78,7 +73,7 @@ unpack() {
 	tmp=$(mktemp -d "$CACHE/.unpack.XXXXXX")
 	log "unpacking $TARBALL"
 	tar -C "$tmp" -xf "$TARBALL"
-	mv "$tmp/linux-source-6.1" "$dest"
+	mv "$tmp/$PKG" "$dest"
 	rmdir "$tmp"
 }
 
@@ -106,7 +101,7 @@ fi
 # Cache key: everything that determines the result.
 key=$(
 	{
-		printf 'pkg %s\nmode %s\n' "$installed" "$mode"
+		printf 'pkg %s %s\nmode %s\n' "$PKG" "$installed" "$mode"
 		for p in "${patches[@]}"; do
 			printf 'patch %s\n' "$(basename "$p")"
 			cat "$p"

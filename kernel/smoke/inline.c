@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,6 +94,7 @@ int main(int argc, char **argv)
 	struct io_uring ring;
 	struct io_uring_sqe *sqe;
 	int fd, dfd, mnt_id, res, slots[4] = { -1, -1, -1, -1 };
+	uint64_t mnt_id_unique;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -149,6 +151,38 @@ int main(int argc, char **argv)
 				      dfd, &h.fh, O_RDONLY,
 				      IORING_FILE_INDEX_ALLOC);
 	run(&ring, "open_by_handle warm direct alloc", 1);
+
+	/* the flags of 6.12: same path, same inline rules */
+	hd.fh.handle_bytes = MAX_HANDLE_SZ;
+	sqe = io_uring_get_sqe(&ring);
+	fh_prep_name_to_handle(sqe, FHANDLE_OP_NAME_TO_HANDLE_AT, dfd,
+			       fname, &hd.fh, &mnt_id, AT_HANDLE_FID);
+	run(&ring, "name_to_handle AT_HANDLE_FID", 1);
+	hd.fh.handle_bytes = MAX_HANDLE_SZ;
+	sqe = io_uring_get_sqe(&ring);
+	fh_prep_name_to_handle(sqe, FHANDLE_OP_NAME_TO_HANDLE_AT, dfd,
+			       fname, &hd.fh, &mnt_id_unique,
+			       AT_HANDLE_MNT_ID_UNIQUE);
+	run(&ring, "name_to_handle AT_HANDLE_MNT_ID_UNIQUE", 1);
+
+	/* opens that take write access to the filesystem go to io-wq */
+	sqe = io_uring_get_sqe(&ring);
+	fh_prep_open_by_handle(sqe, FHANDLE_OP_OPEN_BY_HANDLE_AT, dfd,
+			       &h.fh, O_WRONLY | O_TRUNC);
+	res = run(&ring, "open_by_handle O_TRUNC", 1);
+	if (res >= 0)
+		close(res);
+	hd.fh.handle_bytes = MAX_HANDLE_SZ;
+	sqe = io_uring_get_sqe(&ring);
+	fh_prep_name_to_handle(sqe, FHANDLE_OP_NAME_TO_HANDLE_AT, dfd,
+			       dname, &hd.fh, &mnt_id, 0);
+	run(&ring, "name_to_handle warm dir (again)", 1);
+	sqe = io_uring_get_sqe(&ring);
+	fh_prep_open_by_handle(sqe, FHANDLE_OP_OPEN_BY_HANDLE_AT, dfd,
+			       &hd.fh, O_TMPFILE | O_RDWR);
+	res = run(&ring, "open_by_handle dir O_TMPFILE", 1);
+	if (res >= 0)
+		close(res);
 	/* the fixed file would keep the inode cached */
 	io_uring_unregister_files(&ring);
 
