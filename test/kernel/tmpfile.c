@@ -6,7 +6,8 @@
  * O_EXCL), O_TMPFILE on a file's handle and O_CREAT on a directory's fail
  * as the syscall does.  Inline and with IOSQE_ASYNC.  These are the opens
  * the kernel must not try inline (they take write access to the
- * filesystem); frozen.c checks that part.
+ * filesystem): where tracefs is mounted, each (and O_CREAT) submitted
+ * without IOSQE_ASYNC must go to io-wq; frozen.c checks what that means.
  */
 #include "ktest.h"
 
@@ -121,6 +122,29 @@ static void tmpfile_case(const char *check, struct file_handle *dfh,
 	close(fd);
 }
 
+/*
+ * Where tracefs is mounted: an open by handle that writes (O_TRUNC,
+ * O_CREAT, O_TMPFILE) goes to io-wq even when submitted without
+ * IOSQE_ASYNC, as IORING_OP_OPENAT does; it is never tried inline.
+ */
+static void expect_punted(const char *check, struct file_handle *fh,
+			  int flags)
+{
+	int fd, async;
+
+	if (!kt_trace_async_reset()) {
+		printf("note: no tracefs: %s not checked\n", check);
+		return;
+	}
+	fd = kt_ring_open(&ring, kt.dirfd, fh, flags, 0);
+	async = kt_trace_async_count();
+	if (fd < 0)
+		kt_fail("%s: %s", check, kt_res_str(fd));
+	close(fd);
+	if (async < 1)
+		kt_fail("%s: completed inline; it must go to io-wq", check);
+}
+
 int main(int argc, char **argv)
 {
 	struct file_handle *fh, *dfh;
@@ -162,6 +186,14 @@ int main(int argc, char **argv)
 						"handle", f), &ring, kt.dirfd,
 					   dfh, O_CREAT | O_RDWR, f), -EISDIR);
 	}
+
+	refill();
+	expect_punted("O_WRONLY|O_TRUNC, not tried inline", fh,
+		      O_WRONLY | O_TRUNC);
+	expect_punted("O_RDWR|O_CREAT, not tried inline", fh,
+		      O_RDWR | O_CREAT);
+	expect_punted("O_TMPFILE|O_RDWR, not tried inline", dfh,
+		      O_TMPFILE | O_RDWR);
 
 	free(fh);
 	free(dfh);

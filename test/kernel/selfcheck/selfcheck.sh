@@ -23,6 +23,6 @@ if [[ -z ${KTESTS:-} ]]; then
 	KTESTS=$(cd "$REPO/build/test/kernel" && ls | grep -vxE 'special|unbound|cancel|frozen' | xargs)
 	export KTESTS
 fi
-# tests that look at how a request ran (disconn) check less
+# tests do not look at how a request ran (tracefs): it runs inline here
 export KT_SELFCHECK=1
 LD_PRELOAD=$OUT/emul.so exec bash "$REPO/test/kernel/run.sh" "$@"
