@@ -161,11 +161,13 @@ fi
 # --- make vm-run passes CMD to the guest's shell as written --------------------
 last_log=$work/vmrun.all
 FHANDLE_VM_KERNEL=$kernel make -s vm-run \
-	CMD='echo "scratch=$FHANDLE_SCRATCH pid=$$"' > "$work/vmrun.all" 2>&1
+	CMD='echo $FHANDLE_SCRATCH; echo "pid=$$"' > "$work/vmrun.all" 2>&1
 vmrun_rc=$?
 check "make vm-run: exit status 0 (got $vmrun_rc)" test "$vmrun_rc" -eq 0
 check "make vm-run CMD='echo \$FHANDLE_SCRATCH': the guest's scratch list" \
-	grep -qx 'scratch=/mnt/tmpfs /mnt/ext4 /mnt/xfs pid=[0-9]*' "$work/vmrun.all"
+	grep -qx '/mnt/tmpfs /mnt/ext4 /mnt/xfs' "$work/vmrun.all"
+check "make vm-run CMD='echo \$\$': the guest shell's pid" \
+	grep -qx 'pid=[0-9][0-9]*' "$work/vmrun.all"
 
 # --- a timeout fails with the console shown ----------------------------------
 t0=$(date +%s)
