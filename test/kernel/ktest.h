@@ -364,7 +364,8 @@ static inline int kt_trace_async_count(void)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		n += line[0] != '#' && strstr(line, "io_uring_queue_async_work");
+		n += line[0] != '#' &&
+		     strstr(line, "io_uring_queue_async_work");
 	fclose(f);
 	return n;
 }
