@@ -177,6 +177,8 @@ struct fh_flag_name {
 	int flag;
 };
 
+/* the access modes first: FH_ACCESS_MODE_NAMES of them */
+#define FH_ACCESS_MODE_NAMES	3
 static const struct fh_flag_name fh_open_flag_names[] = {
 	{ "rdonly", O_RDONLY },	{ "wronly", O_WRONLY },
 	{ "rdwr", O_RDWR },	{ "path", O_PATH },
@@ -195,10 +197,12 @@ static const struct fh_flag_name fh_encode_flag_names[] = {
 
 /*
  * "a,b" into the OR of the named flags, each named once; -1 (after an
- * error naming the option) if a name is unknown or repeated.
+ * error naming the option) if a name is unknown or repeated.  *seen gets
+ * a bit per name given, by its index in names.
  */
 static int fh_parse_flags(struct thread_data *td, const char *option,
-			  const struct fh_flag_name *names, const char *spec)
+			  const struct fh_flag_name *names, const char *spec,
+			  unsigned int *seen_out)
 {
 	const struct fh_flag_name *n;
 	char *copy, *tok, *save = NULL;
@@ -229,22 +233,22 @@ static int fh_parse_flags(struct thread_data *td, const char *option,
 		flags |= n->flag;
 	}
 	free(copy);
+	if (seen_out)
+		*seen_out = seen;
 	return flags;
 }
 
 /* fh_open_flags: one access mode at most, and one that suits the ops. */
 static int fh_parse_open_flags(struct thread_data *td, const char *spec)
 {
+	unsigned int seen;
 	int flags = fh_parse_flags(td, "fh_open_flags", fh_open_flag_names,
-				   spec);
-	int modes;
+				   spec, &seen);
 
 	if (flags < 0)
 		return -1;
 	/* O_RDONLY is 0: count the names */
-	modes = !!strstr(spec ? spec : "", "rdonly") +
-		!!(flags & O_WRONLY) + !!(flags & O_RDWR);
-	if (modes > 1) {
+	if (__builtin_popcount(seen & ((1U << FH_ACCESS_MODE_NAMES) - 1)) > 1) {
 		log_err(FH_NAME ": fh_open_flags: name one access mode of "
 			"rdonly, wronly, rdwr (got '%s')\n", spec);
 		td_verror(td, EINVAL, "fh_open_flags");
@@ -348,6 +352,13 @@ static int fh_mount_index(struct thread_data *td, struct fh_data *fhd,
 	for (i = 0; i < fhd->nr_mounts; i++)
 		if (fhd->mounts[i].mount_id == mount_id)
 			return i;
+	/* f->engine_pos holds the index above FH_POS_MOUNT_SHIFT */
+	if (fhd->nr_mounts == 1U << (64 - FH_POS_MOUNT_SHIFT)) {
+		log_err(FH_NAME ": more than %u mounts in one job\n",
+			fhd->nr_mounts);
+		td_verror(td, EMLINK, "mounts");
+		return -1;
+	}
 	mfd = fh_open_mount_fd(td, mount_id, path);
 	if (mfd < 0)
 		return -1;
@@ -938,7 +949,7 @@ static int fh_check_options(struct thread_data *td, struct fh_data *fhd)
 		td_verror(td, EINVAL, "fh_open_flags");
 		return 1;
 	}
-	if (fhd->encode_flags & ~AT_SYMLINK_FOLLOW &&
+	if ((fhd->encode_flags & ~AT_SYMLINK_FOLLOW) &&
 	    !fh_job_uses(td, fh_op_is_encode)) {
 		log_err(FH_NAME ": fh_encode_flags shapes encodes, and this "
 			"job issues none (fh_read_op, fh_write_op)\n");
@@ -1033,7 +1044,7 @@ static int fh_parse_options(struct thread_data *td, struct fh_data *fhd)
 	if (fhd->open_flags < 0)
 		return 1;
 	flags = fh_parse_flags(td, "fh_encode_flags", fh_encode_flag_names,
-			       o->encode_flags);
+			       o->encode_flags, NULL);
 	if (flags < 0)
 		return 1;
 	/* follow symlinks as openat does, unless told not to */

@@ -7,7 +7,7 @@
  *            when it stops at a failed SQE (never inside a linked chain)
  *   busy     -EBUSY (no room for completions) from every other call that
  *            finds a completion still to be reaped, as the kernel does
- *   slowwait every call that waits for a completion first sleeps 50 ms
+ *   slowwait every call that waits for a completion first sleeps 200 ms
  *
  * FH_SHIM is a comma separated list of these.
  *
@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <liburing.h>
 
-#define SHIM_WAIT_USEC	50000
+#define SHIM_WAIT_USEC	200000
 
 static unsigned long calls, partials, busies;
 static int busy_toggle;
