@@ -387,10 +387,6 @@ static void fh_explain_encode_error(const char *path, int flags, int err)
 			"the files fio lays out (create_serialize=0 is not "
 			"supported)\n", path);
 		break;
-	case ELOOP:
-		log_err(FH_NAME ": %s: %s (nofollow in fh_open_flags: a "
-			"symlink is not followed)\n", path, strerror(err));
-		break;
 	case EINVAL:
 		if (flags & (AT_HANDLE_FID | AT_HANDLE_MNT_ID_UNIQUE)) {
 			log_err(FH_NAME ": name_to_handle_at(%s) refuses "

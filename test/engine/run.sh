@@ -280,7 +280,7 @@ t_err_no_cap_dac_read_search() {
 		fio --ioengine=external:"$SO" --bs=4k --filesize=4k --name=c \
 		--directory="$d" --nrfiles=3 --rw=randread --fh_read_op=openat \
 		--fh_backend="$BACKEND" >"$d/o2" 2>&1 ||
-		{ fail "openat without the capability failed"; cat "$d/o2"; }
+		{ fail "openat without the capability failed"; cat "$d/o2"; return 1; }
 }
 
 # A file deleted during the run: -ESTALE is an I/O error, which
@@ -318,7 +318,7 @@ t_err_file_deleted() {
 		return 1
 	fi
 	grep -qE "Stale file handle|Cannot allocate memory" "$d/o" ||
-		{ fail "no ESTALE in:"; cat "$d/o"; }
+		{ fail "no ESTALE in:"; cat "$d/o"; return 1; }
 }
 
 t_err_missing_directory() {
@@ -375,8 +375,9 @@ t_cold_cache() {
 		--fh_cold_cache=1 || { fail "cold-cache run failed"; cat "$j.log"; return 1; }
 	expect_eq "read total_ios" "$(jqv "$j" '.jobs[0].read.total_ios')" 20 ||
 		return 1
-	# without root: a clear error (opens by path: no capability needed)
-	chmod 777 "$d"
+	# without root: a clear error (opens by path: no capability needed;
+	# nobody must reach the directory)
+	chmod o+x "$WORK" && chmod 777 "$d"
 	if setpriv --reuid=nobody --regid=nogroup --clear-groups \
 		fio --ioengine=external:"$SO" --bs=4k --filesize=4k --name=n \
 		--directory="$d" --nrfiles=3 --rw=randread --fh_read_op=openat \
@@ -384,7 +385,17 @@ t_cold_cache() {
 		fail "fh_cold_cache as nobody succeeded"
 		return 1
 	fi
-	grep -q "fh_cold_cache needs root" "$d/o" || { fail "unclear:"; cat "$d/o"; }
+	grep -q "fh_cold_cache needs root" "$d/o" || { fail "unclear:"; cat "$d/o"; return 1; }
+	# the other jobs of the group learn that the drop failed
+	if setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		fio --ioengine=external:"$SO" --bs=4k --filesize=4k --name=n \
+		--directory="$d" --nrfiles=3 --rw=randread --fh_read_op=openat \
+		--fh_backend=sync --fh_cold_cache=1 --numjobs=2 >"$d/o" 2>&1; then
+		fail "a cold-cache group as nobody succeeded"
+		return 1
+	fi
+	grep -q "fh_cold_cache: job n, which drops the caches for its group, failed" "$d/o" ||
+		{ fail "the group's other job did not say why:"; cat "$d/o"; return 1; }
 }
 
 # ---- the uring backend (needs the opcodes) ------------------------------
@@ -797,7 +808,7 @@ t_make_follows_fio_package() {
 	grep -q "fio-source.sh build/fio-src" "$d/plan" ||
 		{ fail "make does not see the fio package change:"; cat "$d/plan"; return 1; }
 	grep -q -- "-o build/fhandle.so" "$d/plan" ||
-		{ fail "make does not rebuild the engine:"; cat "$d/plan"; }
+		{ fail "make does not rebuild the engine:"; cat "$d/plan"; return 1; }
 }
 
 # fio options that act on an fd fio opens: refused at init by name
@@ -843,7 +854,7 @@ t_nofile_limit() {
 		return 1
 	fi
 	grep -q "iodepth=1000 keeps up to .* fds open at once .* beyond RLIMIT_NOFILE (soft 256, hard 256)" "$d/o" ||
-		{ fail "no clear error:"; cat "$d/o"; }
+		{ fail "no clear error:"; cat "$d/o"; return 1; }
 }
 
 # what each backend reports, as the README says: slat only on uring
@@ -1069,7 +1080,7 @@ t_encode_flags_reach_the_kernel() {
 		{ fail "fio failed"; cat "$d/o"; return 1; }
 	# AT_SYMLINK_FOLLOW (0x400) | AT_HANDLE_MNT_ID_UNIQUE (0x1)
 	[ "$(grep -c "e\.0\.[0-9].*AT_SYMLINK_FOLLOW|0x1\|e\.0\.[0-9].*0x401" "$d/trace")" -ge 3 ] ||
-		{ fail "encodes without the flags:"; head -5 "$d/trace"; }
+		{ fail "encodes without the flags:"; head -5 "$d/trace"; return 1; }
 }
 
 all=$(declare -F | awk '$3 ~ /^t_/ { sub(/^t_/, "", $3); print $3 }')
