@@ -10,13 +10,20 @@
  * with repeats, as fio's file_service_type=random), or in order (-s), or
  * each once in a random order (-u, a shuffle repeated every NRFILES ops).
  *
- * usage: rawloop -o encode|open|openat [-t SECONDS | -n OPS] [-s | -u] [-c]
- *                [-p PREFIX] DIR NRFILES
+ * -o nop is the ring's floor: batches of DEPTH (-q) IORING_OP_NOP requests,
+ * each batch submitted and waited for with one io_uring_enter, as fio's
+ * uring backend does at that iodepth; an "operation" is one request and
+ * its latency is its batch's.  DIR and NRFILES are then not used.
+ *
+ * usage: rawloop -o encode|open|openat|nop [-t SECONDS | -n OPS] [-s | -u]
+ *                [-c] [-q DEPTH] [-p PREFIX] DIR NRFILES
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
+#include <liburing.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
-enum op { OP_ENCODE, OP_OPEN, OP_OPENAT };
+enum op { OP_ENCODE, OP_OPEN, OP_OPENAT, OP_NOP, OP_COUNT };
 
 static const char *const op_names[] = {
 	[OP_ENCODE] = "encode",
 	[OP_OPEN] = "open",
 	[OP_OPENAT] = "openat",
+	[OP_NOP] = "nop",
 };
 
 /* every handle in one arena, found by offset, as the engine keeps them */
@@ -184,42 +192,121 @@ static void do_op(enum op op, struct handles *h, char **paths, unsigned int i)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: rawloop -o encode|open|openat "
-		"[-t SECONDS | -n OPS] [-s | -u] [-c] [-p PREFIX] DIR NRFILES\n"
+	fprintf(stderr, "usage: rawloop -o encode|open|openat|nop "
+		"[-t SECONDS | -n OPS] [-s | -u] [-c] [-q DEPTH] [-p PREFIX] "
+		"DIR NRFILES\n"
 		"  -t  run for SECONDS (default 2)     -n  run OPS operations\n"
 		"  -s  files in order, not at random   -u  each file once, "
 		"shuffled\n  -c  drop dentry and inode caches first\n"
+		"  -q  io_uring NOPs per batch (-o nop; default 1)\n"
 		"  -p  file name prefix (default \"f.\")\n");
 	exit(2);
+}
+
+/* the latency samples (one per operation, or per batch of NOPs), their
+ * sum, and the number of operations */
+struct samples {
+	uint32_t *lat;
+	uint64_t cap, n, sum, max_ops, ops, start, end, deadline;
+};
+
+/* records COUNT operations done together in NS; true when it is time to
+ * stop */
+static bool sample(struct samples *s, uint64_t ns, unsigned int count)
+{
+	s->lat[s->n++] = ns > UINT32_MAX ? UINT32_MAX : ns;
+	s->sum += ns;
+	s->ops += count;
+	return s->n == s->cap || (s->max_ops && s->ops >= s->max_ops) ||
+	       (!s->max_ops && s->end >= s->deadline);
+}
+
+static void syscall_loop(struct samples *s, enum op op, struct handles *h,
+			 char **paths, unsigned int nrfiles, int order,
+			 const unsigned int *perm)
+{
+	uint64_t t0 = s->start;
+	unsigned int i = 0;
+
+	for (;;) {
+		if (order == 'r')
+			i = rnd() % nrfiles;
+		else if (i == nrfiles)
+			i = 0;
+		do_op(op, h, paths, perm ? perm[i] : i);
+		i++;
+		s->end = now_ns();
+		if (sample(s, s->end - t0, 1))
+			break;
+		t0 = s->end;
+	}
+}
+
+/* batches of DEPTH NOPs: one io_uring_enter submits and waits for each */
+static void nop_loop(struct samples *s, unsigned int depth)
+{
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+	uint64_t t0 = s->start;
+	unsigned int i, head, seen;
+	int ret;
+
+	ret = io_uring_queue_init(depth, &ring, 0);
+	if (ret < 0) {
+		errno = -ret;
+		die("io_uring_queue_init", NULL);
+	}
+	for (;;) {
+		for (i = 0; i < depth; i++)
+			io_uring_prep_nop(io_uring_get_sqe(&ring));
+		ret = io_uring_submit_and_wait(&ring, depth);
+		if (ret < 0) {
+			errno = -ret;
+			die("io_uring_submit_and_wait", NULL);
+		}
+		seen = 0;
+		io_uring_for_each_cqe(&ring, head, cqe) {
+			if (cqe->res < 0) {
+				errno = -cqe->res;
+				die("IORING_OP_NOP", NULL);
+			}
+			seen++;
+		}
+		io_uring_cq_advance(&ring, seen);
+		s->end = now_ns();
+		if (sample(s, s->end - t0, depth))
+			break;
+		t0 = s->end;
+	}
+	io_uring_queue_exit(&ring);
 }
 
 int main(int argc, char **argv)
 {
 	const char *prefix = "f.", *dir;
 	double seconds = 2, elapsed;
-	uint64_t max_ops = 0, ops = 0, cap, start, t0, t1, deadline, sum = 0;
-	unsigned int nrfiles, i = 0;
+	struct samples s = { 0 };
+	unsigned int nrfiles, depth = 1;
 	int c, order = 'r', cold = 0;
 	unsigned int *perm = NULL;
 	enum op op = OP_OPEN;
 	struct handles h = { 0 };
-	uint32_t *lat;
-	char **paths;
+	char **paths = NULL;
 
-	while ((c = getopt(argc, argv, "o:t:n:sucp:")) != -1) {
+	while ((c = getopt(argc, argv, "o:t:n:sucq:p:")) != -1) {
 		switch (c) {
 		case 'o':
-			for (op = 0; op < 3; op++)
+			for (op = 0; op < OP_COUNT; op++)
 				if (!strcmp(optarg, op_names[op]))
 					break;
-			if (op == 3)
+			if (op == OP_COUNT)
 				usage();
 			break;
 		case 't':
 			seconds = atof(optarg);
 			break;
 		case 'n':
-			max_ops = strtoull(optarg, NULL, 0);
+			s.max_ops = strtoull(optarg, NULL, 0);
 			break;
 		case 's':
 		case 'u':
@@ -227,6 +314,14 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			cold = 1;
+			break;
+		case 'q':
+			depth = strtoul(optarg, NULL, 0);
+			if (depth < 1 || depth > 4096) {
+				fprintf(stderr, "rawloop: -q wants 1 to 4096, "
+					"not '%s'\n", optarg);
+				exit(2);
+			}
 			break;
 		case 'p':
 			prefix = optarg;
@@ -242,7 +337,8 @@ int main(int argc, char **argv)
 	if (!nrfiles)
 		usage();
 
-	paths = make_paths(dir, prefix, nrfiles);
+	if (op != OP_NOP)
+		paths = make_paths(dir, prefix, nrfiles);
 	if (op == OP_OPEN)
 		encode_all(&h, paths, nrfiles, dir);
 	if (order == 'u')
@@ -251,42 +347,29 @@ int main(int argc, char **argv)
 		drop_caches();
 
 	/* room for every sample: a fast op is ~1 us, so 64M covers 30 s+ */
-	cap = max_ops ? max_ops : (uint64_t)(seconds * 4e6) + 1024;
-	if (cap > 64ULL << 20)
-		cap = 64ULL << 20;
-	lat = malloc(cap * sizeof(*lat));
-	if (!lat)
+	s.cap = s.max_ops ? s.max_ops : (uint64_t)(seconds * 4e6) + 1024;
+	if (s.cap > 64ULL << 20)
+		s.cap = 64ULL << 20;
+	s.lat = malloc(s.cap * sizeof(*s.lat));
+	if (!s.lat)
 		die("malloc", NULL);
 
-	start = now_ns();
-	deadline = start + (uint64_t)(seconds * 1e9);
-	t0 = start;
-	for (;;) {
-		if (order == 'r') {
-			i = rnd() % nrfiles;
-		} else if (i == nrfiles) {
-			i = 0;
-		}
-		do_op(op, &h, paths, perm ? perm[i] : i);
-		i++;
-		t1 = now_ns();
-		lat[ops] = t1 - t0 > UINT32_MAX ? UINT32_MAX : t1 - t0;
-		sum += t1 - t0;
-		t0 = t1;
-		if (++ops == cap || (max_ops && ops == max_ops) ||
-		    (!max_ops && t1 >= deadline))
-			break;
-	}
-	elapsed = (t1 - start) / 1e9;
-	qsort(lat, ops, sizeof(*lat), cmp_u32);
+	s.start = now_ns();
+	s.deadline = s.start + (uint64_t)(seconds * 1e9);
+	if (op == OP_NOP)
+		nop_loop(&s, depth);
+	else
+		syscall_loop(&s, op, &h, paths, nrfiles, order, perm);
+	elapsed = (s.end - s.start) / 1e9;
+	qsort(s.lat, s.n, sizeof(*s.lat), cmp_u32);
 	printf("{\"tool\": \"rawloop\", \"op\": \"%s\", \"files\": %u, "
-	       "\"order\": \"%s\", \"cold\": %d, \"ops\": %llu, "
+	       "\"order\": \"%s\", \"cold\": %d, \"depth\": %u, \"ops\": %llu, "
 	       "\"seconds\": %.6f, \"ops_per_sec\": %.1f, \"mean_ns\": %.1f, "
 	       "\"p50_ns\": %u, \"p99_ns\": %u, \"p99_9_ns\": %u}\n",
 	       op_names[op], nrfiles, order == 's' ? "sequential" :
-	       order == 'u' ? "shuffled" : "random",
-	       cold, (unsigned long long)ops, elapsed, ops / elapsed,
-	       (double)sum / ops, lat[(ops - 1) * 50 / 100],
-	       lat[(ops - 1) * 99 / 100], lat[(ops - 1) * 999 / 1000]);
+	       order == 'u' ? "shuffled" : "random", cold, depth,
+	       (unsigned long long)s.ops, elapsed, s.ops / elapsed,
+	       (double)s.sum / s.n, s.lat[(s.n - 1) * 50 / 100],
+	       s.lat[(s.n - 1) * 99 / 100], s.lat[(s.n - 1) * 999 / 1000]);
 	return 0;
 }

@@ -4,11 +4,14 @@
 # (read-only over 9p), scratch ext4/xfs/tmpfs filesystems and a writable
 # output folder shared back.  See test/vm/README.md.
 #
-# usage: test/vm/run.sh [--debug] [--timeout SECONDS] [--out DIR]
+# usage: test/vm/run.sh [--debug] [--icount] [--timeout SECONDS] [--out DIR]
 #                       [--kernel BZIMAGE] -c 'shell command'
 #
 #   -c CMD            the command, run with bash in the guest (required)
 #   --debug           use the debug kernel (kernel/build.sh --debug)
+#   --icount          exact mode: TCG counts instructions, guest time is one
+#                     ns per instruction (-icount shift=0,sleep=off), so
+#                     timings repeat between runs (see test/vm/README.md)
 #   --kernel BZIMAGE  boot this bzImage instead of building one
 #   --timeout SECS    fail if the VM has not finished by then (default 900)
 #   --out DIR         the host folder the guest sees as $FHANDLE_OUT
@@ -21,7 +24,8 @@
 #
 # Environment: FHANDLE_VM_ACCEL=kvm|tcg forces the accelerator (default:
 # probe KVM once per host boot, cached); FHANDLE_VM_MEM (MiB) the guest's
-# memory; FHANDLE_VM_SMP its CPUs; FHANDLE_VM_DISK_MB the size of each
+# memory; FHANDLE_VM_SMP its CPUs; FHANDLE_VM_ICOUNT=1 is --icount;
+# FHANDLE_VM_DISK_MB the size of each
 # scratch disk (default 1024); FHANDLE_CACHE the cache folder shared with
 # kernel/build.sh.  Host variables named FHANDLE_* are passed to the command.
 set -uo pipefail
@@ -34,11 +38,12 @@ CACHE=${FHANDLE_CACHE:-/var/cache/fio-fhandle}
 log() { printf 'vm: %s\n' "$*" >&2; }
 usage_error() {
 	log "error: $*"
-	log "usage: test/vm/run.sh [--debug] [--timeout SECONDS] [--out DIR] [--kernel BZIMAGE] -c 'shell command'"
+	log "usage: test/vm/run.sh [--debug] [--icount] [--timeout SECONDS] [--out DIR] [--kernel BZIMAGE] -c 'shell command'"
 	exit 2
 }
 
 debug=0
+icount=${FHANDLE_VM_ICOUNT:-0}
 timeout_s=900
 outdir=
 kernel=
@@ -50,6 +55,7 @@ while (($#)); do
 		(($# >= 2)) || usage_error "-c needs a command"
 		cmd=$2 have_cmd=1; shift 2 ;;
 	--debug) debug=1; shift ;;
+	--icount) icount=1; shift ;;
 	--timeout)
 		(($# >= 2)) || usage_error "--timeout needs a number of seconds"
 		timeout_s=$2; shift 2 ;;
@@ -70,6 +76,12 @@ done
 [[ -n ${cmd//[[:space:]]/} ]] || usage_error "the command given with -c is empty"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] ||
 	usage_error "--timeout wants a whole number of seconds > 0, not '$timeout_s'"
+[[ $icount == [01] ]] ||
+	usage_error "FHANDLE_VM_ICOUNT must be 0 or 1, not '$icount'"
+# Exact mode counts instructions, which only TCG can do.
+if ((icount)) && [[ ${FHANDLE_VM_ACCEL:-} == kvm ]]; then
+	usage_error "--icount needs TCG, not FHANDLE_VM_ACCEL=kvm"
+fi
 if [[ -n $kernel && ! -f $kernel ]]; then
 	usage_error "--kernel: no such file: $kernel"
 fi
@@ -147,6 +159,7 @@ probe_kvm() {
 	echo "$verdict"
 }
 accel=${FHANDLE_VM_ACCEL:-}
+((icount)) && [[ -z $accel ]] && accel=tcg
 case $accel in
 kvm|tcg) ;;
 "") accel=$(probe_kvm) ;;
@@ -154,6 +167,12 @@ kvm|tcg) ;;
 esac
 if [[ $accel == kvm ]]; then
 	accel_args=(-accel kvm -cpu host)
+elif ((icount)); then
+	# Guest time advances one ns per instruction, and with sleep=off an
+	# idle guest jumps to its next timer instead of waiting in host time:
+	# nothing the host does shows in guest time.  icount runs every vCPU
+	# on one host thread, in turn.
+	accel_args=(-accel tcg,thread=single -cpu max -icount shift=0,sleep=off)
 else
 	accel_args=(-accel tcg,thread=multi -cpu max)
 fi
@@ -180,12 +199,17 @@ pwd -P > "$ctl/cwd"
 		esac
 		printf 'export %s=%q\n' "$var" "${!var}"
 	done < <(compgen -e | grep '^FHANDLE_')
+	# the command can tell its figures are instruction counts
+	echo "export FHANDLE_VM_ICOUNT=$icount"
 } > "$ctl/env"
 
 disk_mb=${FHANDLE_VM_DISK_MB:-1024}
 
 mem=${FHANDLE_VM_MEM:-$(((debug) ? 3072 : 2048))}
-smp=${FHANDLE_VM_SMP:-2}
+# Exact mode: one vCPU unless asked.  icount's clock counts the
+# instructions of every vCPU in turn (one host thread runs them all), so
+# a second vCPU adds no parallel time, only cross-CPU work.
+smp=${FHANDLE_VM_SMP:-$(((icount) ? 1 : 2))}
 for v in disk_mb mem smp; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] ||
 		usage_error "FHANDLE_VM_${v^^} must be a whole number, not '${!v}'"
@@ -197,12 +221,17 @@ qp() { printf '%s' "${1//,/,,}"; }
 append="console=ttyS0,115200 panic=-1 random.trust_cpu=on pci=noacpi root=fhroot rootfstype=9p"
 append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
 append+=" init=$INIT"
+# Under icount the second CPU's delay-loop calibration waited for jiffies
+# for more than 5 minutes; a preset loops-per-jiffy skips it (the TSC runs
+# at 1 GHz of guest time, HZ is 250).  Even so CPU 1 comes up only after
+# about 11 s of guest time, minutes of wall time: see test/vm/README.md.
+((icount && smp > 1)) && append+=" lpj=4000000"
 
 # Scratch disks: sparse files, one per filesystem.
 truncate -s "${disk_mb}M" "$tmp/ext4.img" "$tmp/xfs.img" || exit 2
 
 console=$tmp/console.log
-log "booting $kernel ($accel, ${smp} CPUs, ${mem} MiB, timeout ${timeout_s}s)"
+log "booting $kernel ($accel$( ((icount)) && echo ' icount'), ${smp} CPUs, ${mem} MiB, timeout ${timeout_s}s)"
 start=$(date +%s.%N)
 # The command's output arrives on the guest's second serial port, which is
 # our stdout; the kernel console goes to a file.
