@@ -104,8 +104,9 @@ vm-run: all
 vm-test: all
 	bash test/vm/suite.sh
 
+# make compare [PART=host|vm]: the benchmarks (BENCHMARKS.md)
 compare: all
-	bash test/bench/compare.sh
+	bash test/bench/compare.sh $(if $(PART),--part $(PART))
 
 clean:
 	rm -rf $(BUILD)

@@ -2,10 +2,16 @@
 # make compare: the benchmark matrix of BENCHMARKS.md, from scratch.
 #
 # 1. on the host (whose kernel lacks the io_uring opcodes): the engine's
-#    sync backend, fio's filestat and test/bench/rawloop on tmpfs and ext4,
-#    with the scale steps (1,000 and 100,000 files; 1,000,000 with --1m);
-# 2. in the kernel VM (test/vm/run.sh, patched 6.1 under TCG): the same
-#    plus the uring backend at iodepth 1-64, on tmpfs, ext4 and xfs;
+#    sync backend against fio's floor (rawloop + fio's null engine), fio's
+#    filestat and test/bench/rawloop on tmpfs and ext4, with the scale
+#    steps (1,000 and 100,000 files; 1,000,000 with --1m); the load is
+#    checked before the part and before every repeat (build/bench/results/
+#    host/load.tsv), and a part that was not quiet says so;
+# 2. in the kernel VM in exact mode (test/vm/run.sh --icount: guest time
+#    is one ns per instruction): the same matrix plus the uring backend
+#    at iodepth 1-64 on tmpfs, ext4 and xfs, then test/bench/exact.sh
+#    (instructions per operation, their split by layer from perf, the
+#    ring's NOP floor, and cold opens on a modelled disk);
 # 3. test/bench/report.py: tables, plots, summary.
 #
 # Results: build/bench/results/{host,vm}/json/*.json (fio's JSON of every
@@ -13,22 +19,24 @@
 # --host-only, --vm-only or --no-doc) the tables, summary and plots are
 # copied to test/bench/results/ and the tables of BENCHMARKS.md rewritten.
 #
-# usage: test/bench/compare.sh [--1m] [--host-only | --vm-only] [--quick]
-#                              [--no-doc]
-# The same as environment variables for make compare:
-# FHANDLE_BENCH_1M=1, FHANDLE_BENCH_ONLY=host|vm, FHANDLE_BENCH_QUICK=1;
+# usage: test/bench/compare.sh [--1m] [--part host|vm] [--quick] [--no-doc]
+#   --part host (or --host-only), --part vm (or --vm-only): one part only
+# The same as variables for make compare: FHANDLE_BENCH_1M=1,
+# PART=host|vm (or FHANDLE_BENCH_ONLY), FHANDLE_BENCH_QUICK=1;
 # FHANDLE_BENCH_KERNEL=BZIMAGE boots that kernel instead of kernel/build.sh's.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 
-big=${FHANDLE_BENCH_1M:-0} only=${FHANDLE_BENCH_ONLY:-}
+big=${FHANDLE_BENCH_1M:-0} only=${PART:-${FHANDLE_BENCH_ONLY:-}}
 quick=${FHANDLE_BENCH_QUICK:-0} doc=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--1m) big=1 ;;
 	--host-only) only=host ;;
 	--vm-only) only=vm ;;
+	--part) only=${2:-}; shift ;;
+	--part=*) only=${1#*=} ;;
 	--quick) quick=1 ;;
 	--no-doc) doc=0 ;;
 	*) sed -n '/^# usage/,/^# FHANDLE_BENCH_KERNEL/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
@@ -36,24 +44,33 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+case $only in
+""|host|vm) ;;
+*) echo "compare: --part (PART) must be host or vm, not '$only'" >&2; exit 2 ;;
+esac
+
 say() { printf 'compare: %s\n' "$*"; }
 t0=$(date +%s)
 
-bash test/need-pkgs.sh gnuplot-nox jq bc time fio e2fsprogs || exit 1
+bash test/need-pkgs.sh gnuplot-nox jq bc time fio e2fsprogs dmsetup \
+	linux-perf xfsprogs || exit 1
 [ -f build/fhandle.so ] || { say "build/fhandle.so missing: run make"; exit 2; }
 mkdir -p build/bench
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o build/bench/rawloop \
-	test/bench/rawloop.c || exit 1
+	test/bench/rawloop.c -luring || exit 1
 
 results=$top/build/bench/results
 rm -rf "$results"
 mkdir -p "$results"
 status=0
 
-reps=3 runtime=1 scale="1000 100000" vm_reps=1 cold=20000 vm_cold=2000
+# VM runs are 0.2 s of guest time: 200 million instructions each
+reps=3 runtime=1 scale="1000 100000" vm_runtime=0.2 cold=20000 vm_cold=2000
+exact_args=""
 [ "$big" = 1 ] && scale="$scale 1000000"
 if [ "$quick" = 1 ]; then
-	reps=1 vm_reps=1 scale=1000 cold=2000 vm_cold=1000
+	reps=1 scale=1000 cold=2000 vm_cold=1000
+	exact_args="--ops 10000 --disk-files 256 --delays 1"
 fi
 
 # The host's ext4: a fresh one on a loop device backed by tmpfs, not the
@@ -75,6 +92,13 @@ ext4_setup() {
 
 if [ "$only" != vm ]; then
 	say "host part: $(uname -r), sync backend and peers on tmpfs and ext4"
+	mkdir -p "$results/host"
+	# a first look at the load: what else runs shows in every figure
+	out=$results/host
+	# shellcheck source=test/bench/load.sh
+	. test/bench/load.sh
+	progress() { say "$*"; }
+	load_check "the host part"
 	if ! ext4_setup; then
 		say "cannot make the loop-mounted ext4"
 		exit 1
@@ -84,22 +108,29 @@ if [ "$only" != vm ]; then
 		--scale "$scale" tmpfs=/dev/shm ext4="$ext4_mnt" || status=1
 	ext4_cleanup
 	ext4_mnt= ext4_img=
+	if awk -F'\t' '$3 > 10 { bad = 1 } END { exit !bad }' "$results/host/load.tsv"; then
+		say "WARNING: the host was not quiet during the host part (CPUs" \
+			"more than 10% busy before some runs: $results/host/load.tsv);" \
+			"its figures are not the quiet machine's"
+	fi
 fi
 
 if [ "$only" != host ]; then
-	say "VM part: both backends on tmpfs, ext4 and xfs (TCG: slow;" \
-		"compare ratios only)"
+	say "VM part, exact mode (icount: one ns per instruction): the matrix" \
+		"on tmpfs, ext4 and xfs, then test/bench/exact.sh"
 	mkdir -p "$results/vm"
 	vmcmd="fs=(); for d in \$FHANDLE_SCRATCH; do fs+=(\"\$(basename \$d)=\$d\"); done;"
 	vmcmd+=" bash test/bench/matrix.sh --where vm --out \"\$FHANDLE_OUT\""
-	vmcmd+=" --backends 'sync uring' --reps $vm_reps --runtime $runtime"
+	vmcmd+=" --backends 'sync uring' --reps 1 --runtime $vm_runtime"
 	vmcmd+=" --filestat-loops 10 --cold-files $vm_cold"
-	vmcmd+=" --sections 'peers qd depth abspath cold' \"\${fs[@]}\""
-	FHANDLE_VM_DISK_MB=${FHANDLE_VM_DISK_MB:-2048} \
+	vmcmd+=" --sections 'peers qd depth abspath cold' \"\${fs[@]}\"; m=\$?;"
+	vmcmd+=" bash test/bench/exact.sh --out \"\$FHANDLE_OUT/exact\" $exact_args"
+	vmcmd+=" && exit \$m"
 	kernel=()
 	[ -n "${FHANDLE_BENCH_KERNEL:-}" ] && kernel=(--kernel "$FHANDLE_BENCH_KERNEL")
-	bash test/vm/run.sh "${kernel[@]}" --timeout 1500 --out "$results/vm" \
-		-c "$vmcmd" ||
+	FHANDLE_VM_DISK_MB=${FHANDLE_VM_DISK_MB:-2048} \
+	bash test/vm/run.sh --icount "${kernel[@]}" --timeout 5400 \
+		--out "$results/vm" -c "$vmcmd" ||
 		{ say "VM part failed"; status=1; }
 fi
 

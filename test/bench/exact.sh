@@ -22,7 +22,7 @@
 #                 [--cell OP/VARIANT/QD]
 #   --ops N         operations per warm run (default 50000)
 #   --delays MS...  dm-delay's per-I/O delay in ms (default "1 5")
-#   --disk-files N  files a one-thread cold run opens (default 2048)
+#   --disk-files N  files a one-thread cold run opens (default 1024)
 #   --period N      perf's sampling period in ns = instructions (20000)
 #   --cell C        only this warm cell, without perf (e.g. encode/sync/1)
 set -uo pipefail
@@ -31,7 +31,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 SO=$top/build/fhandle.so
 RAW=$top/build/bench/rawloop
 
-out= sections="warm disk" ops=50000 delays="1 5" disk_files=2048
+out= sections="warm disk" ops=50000 delays="1 5" disk_files=1024
 period=20000 only_cell=
 while [ $# -gt 0 ]; do
 	case $1 in

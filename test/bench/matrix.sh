@@ -9,7 +9,8 @@
 # usage: matrix.sh --where NAME --out DIR [--backends "sync uring"]
 #                  [--runtime SECONDS] [--reps N] [--cold-files N]
 #                  [--filestat-loops N] [--scale "1000 100000"]
-#                  [--sections "peers qd depth abspath cold scale"] FS=DIR...
+#                  [--sections "floor peers qd depth abspath cold scale"]
+#                  FS=DIR...
 #
 #   FS=DIR   a file system's name and a directory on it for the file sets,
 #            e.g. tmpfs=/dev/shm ext4=/var/tmp (a temporary folder is made
@@ -29,7 +30,7 @@ RAW=$top/build/bench/rawloop
 
 where=host out= backends=sync runtime=1 reps=3 cold_files=20000
 filestat_loops=100 scale="1000 100000"
-sections="peers qd depth abspath cold scale"
+sections="floor peers qd depth abspath cold scale"
 filesystems=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -47,7 +48,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ -n "$out" ] && [ ${#filesystems[@]} -gt 0 ] ||
-	{ sed -n '9,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+	{ sed -n '9,18s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 mkdir -p "$out" && out=$(cd "$out" && pwd)
 for f in "$SO" "$RAW"; do
 	[ -x "$f" ] || [ -f "$f" ] ||
@@ -66,6 +67,9 @@ progress() {
 	local s=$(( $(date +%s) - start ))
 	printf 'bench[%s %02d:%02d] %s\n' "$where" $((s / 60)) $((s % 60)) "$*"
 }
+
+# shellcheck source=test/bench/load.sh
+. "$top/test/bench/load.sh"
 
 # The one-line summary of a result file, for the progress line (one line
 # per job of a fio run); fails if the file is no JSON of a result.  One jq
@@ -181,9 +185,33 @@ filestat() {
 		--stat_type="$type" --loops="$filestat_loops"
 }
 
-timed=(--time_based --runtime="$runtime")
+# fio's runtime is whole seconds unless a unit is given: in ms, so that
+# the VM can run 0.2 s
+timed=(--time_based --runtime="$(awk -v s="$runtime" 'BEGIN { print int(s * 1000) }')ms")
 uring=0
 has "$backends" uring && uring=1
+
+# ---------------------------------------------------------------- floor
+# The host target: the sync backend against fio's own floor, 1 / (t_raw +
+# t_null), t_raw the bare loop's time per operation (rawloop: the very
+# paths fio gives the engine, a/f.N) and t_null fio's null engine's on the
+# same file set, all with norandommap; each repeat runs the three of every
+# operation back to back, after a look at the load.
+sec_floor() {
+	local fs=$1 d=$2 rep op nr=(--norandommap)
+	for rep in $(seq 1 "$reps"); do
+		load_check "$fs floor repeat $rep"
+		for op in encode open openat; do
+			fh "$fs" floor "$op" sync 1 1 warm 1000 "$rep" "$d" \
+				"${timed[@]}" "${nr[@]}"
+			raw "$fs" floor "$op" 1 warm 1000 "$rep" "$d" -t "$runtime"
+			run_case "$fs-floor-null-$op-r$rep" "$fs" floor null "$op" \
+				null 1 1 warm 1000 "$rep" -- fio --name=null-$op \
+				--directory="$d" --nrfiles=1000 "${FIO_COMMON[@]}" \
+				--ioengine=null "${timed[@]}" "${nr[@]}"
+		done
+	done
+}
 
 # ---------------------------------------------------------------- peers
 # iodepth 1, 1000 files one directory deep, warm: the engine's sync
@@ -191,6 +219,7 @@ has "$backends" uring && uring=1
 sec_peers() {
 	local fs=$1 d=$2 rep op
 	for rep in $(seq 1 "$reps"); do
+		load_check "$fs peers repeat $rep"
 		for op in encode open openat; do
 			fh "$fs" peers "$op" sync 1 1 warm 1000 "$rep" "$d" "${timed[@]}"
 			raw "$fs" peers "$op" 1 warm 1000 "$rep" "$d" -t "$runtime"
@@ -386,6 +415,7 @@ for spec in "${filesystems[@]}"; do
 	progress "$fs: laying out 1000 files in $d1 and $d8"
 	layout "$d1" 1000 4k && layout "$d8" 1000 4k ||
 		{ echo "matrix.sh: fio's layout failed in $base" >&2; exit 1; }
+	has "$sections" floor && sec_floor "$fs" "$d1"
 	has "$sections" peers && sec_peers "$fs" "$d1"
 	has "$sections" qd && [ $uring = 1 ] && sec_qd "$fs" "$d1"
 	has "$sections" depth && sec_depth "$fs" "$d8"

@@ -20,8 +20,10 @@ import subprocess
 import sys
 
 QDS = [1, 4, 16, 64]
-TCG_NOTE = ("VM figures are measured under TCG (emulated CPU): only ratios "
-            "within one run mean anything, not absolute values.")
+TCG_NOTE = ("VM figures are instruction counted (test/vm/run.sh --icount: "
+            "guest time is one ns per guest instruction), so a VM ops/s is "
+            "1e9 / instructions per operation and repeats exactly; it is not "
+            "comparable with the host's ops/s.")
 
 
 def load(results):
@@ -133,6 +135,62 @@ def t_peers(runs):
                              us(med(sel, "p99")), us(med(sel, "p999"))])
     return table(["where", "fs", "operation", "tool", "runs", "ops/s",
                   "p50 µs", "p99 µs", "p99.9 µs"], rows)
+
+
+def load_notes(results):
+    """max CPU-busy share seen before the host's runs, from load.tsv"""
+    path = os.path.join(results, "host", "load.tsv")
+    busy = []
+    if os.path.isfile(path):
+        with open(path) as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) == 4:
+                    busy.append(float(parts[2] or 0))
+    return busy
+
+
+def spread(sel, key="ops"):
+    vals = [r[key] for r in sel if key in r]
+    if not vals:
+        return "–"
+    return f"{kops(min(vals))}–{kops(max(vals))}"
+
+
+def t_floor(runs, busy=None):
+    """the sync backend against 1 / (t_raw + t_null), per repeat"""
+    rows = []
+    quiet = "–" if not busy else (
+        "yes" if max(busy) <= 10 else f"no (CPUs up to {max(busy):.0f}% busy)")
+    for where, fs in places(runs):
+        fl = pick(runs, where=where, fs=fs, section="floor")
+        for op in ("encode", "open", "openat"):
+            ratios, fios, floors = [], [], []
+            for rep in sorted({r["rep"] for r in fl}):
+                f = pick(fl, tool="fhandle", op=op, rep=rep)
+                w = pick(fl, tool="rawloop", op=op, rep=rep)
+                n = pick(fl, tool="null", op=op, rep=rep)
+                if f and w and n and w[0]["ops"] and n[0]["ops"]:
+                    floor = 1 / (1 / w[0]["ops"] + 1 / n[0]["ops"])
+                    ratios.append(f[0]["ops"] / floor)
+                    floors.append(floor)
+                    fios.append(f[0])
+            if not ratios:
+                continue
+            raw = pick(fl, tool="rawloop", op=op)
+            null = pick(fl, tool="null", op=op)
+            r = statistics.median(ratios)
+            rows.append([where, fs, op, len(ratios),
+                         kops(med(fios, "ops")), spread(fios),
+                         f"{1e9 / med(raw, 'ops'):.0f}",
+                         f"{1e9 / med(null, 'ops'):.0f}",
+                         kops(statistics.median(floors)),
+                         f"{r:.2f} ({min(ratios):.2f}–{max(ratios):.2f})",
+                         "met" if r >= 0.95 else "MISSED", quiet])
+    return table(["where", "fs", "operation", "repeats", "fio sync ops/s "
+                  "(median)", "min–max", "t_raw ns", "t_null ns",
+                  "floor ops/s", "sync ÷ floor (min–max)", "≥ 0.95",
+                  "quiet"], rows)
 
 
 def t_overhead(runs):
@@ -397,6 +455,333 @@ def plots(runs, outdir):
     return made
 
 
+# ------------------------------------------------------------------ exact
+# test/bench/exact.sh's results (RESULTS/vm/exact): instruction counts.
+
+LAYERS = ["fio", "engine", "liburing", "libc", "syscall entry/exit",
+          "io_uring core", "VFS/exportfs", "slab", "filesystem",
+          "other kernel", "idle"]
+
+KERNEL_RULES = [
+    ("idle", ("__cpuidle", "default_idle", "do_idle", "cpu_idle",
+              "acpi_idle", "cpuidle", "arch_cpu_idle", "amd_e400")),
+    ("io_uring core", ("io_", "__io_", "tctx_", "__x64_sys_io_uring",
+                       "__do_sys_io_uring")),
+    ("syscall entry/exit", ("entry_SYSCALL", "do_syscall_64",
+                            "syscall_exit", "syscall_enter",
+                            "exit_to_user_mode", "__x64_sys_",
+                            "x64_sys_call", "syscall_trace",
+                            "fpregs_", "switch_fpu", "restore_fpregs")),
+    ("filesystem", ("shmem_", "ext4_", "__ext4", "xfs_", "jbd2_",
+                    "simple_", "dcache_readdir")),
+    ("slab", ("kmem_cache_", "__kmalloc", "kmalloc", "kfree", "slab_",
+              "__slab", "___slab", "memcg_", "obj_cgroup", "__memcg",
+              "mod_objcg", "refill_obj", "get_partial", "put_cpu_partial",
+              "kvfree", "__kmem_cache")),
+    ("other kernel", ("schedule", "__schedule", "pick_next", "update_",
+                      "enqueue_", "dequeue_", "finish_task_switch",
+                      "__switch_to", "try_to_wake_up", "ttwu_", "hrtimer",
+                      "tick_", "irq", "__irq", "apic_", "__sysvec",
+                      "sysvec_", "asm_sysvec", "rcu_", "native_",
+                      "clear_page", "handle_mm_fault", "exc_page_fault",
+                      "do_user_addr_fault", "__handle_mm_fault", "perf_",
+                      "__perf", "timekeeping", "ktime_", "sched_",
+                      "__update", "raw_spin", "_raw_spin", "lapic",
+                      "run_timer", "__run_timers", "__do_softirq",
+                      "do_softirq", "psi_", "account_", "cpuacct",
+                      "cgroup_", "select_task_rq", "check_preempt",
+                      "set_next_entity", "put_prev", "wake_up",
+                      "__wake_up", "prepare_to_wait", "finish_wait",
+                      "worker_thread", "process_one_work", "kthread",
+                      "ret_from_fork", "__mod_", "vm_", "mt_", "mas_",
+                      "folio", "filemap_", "unmap_", "zap_", "tlb_",
+                      "do_anonymous", "do_fault", "lru_", "release_pages",
+                      "free_", "__free", "get_page", "alloc_pages",
+                      "__alloc_pages", "rmqueue", "copy_page", "memset",
+                      "memcpy", "page_")),
+]
+
+
+def layer_of(dso, sym):
+    if dso.startswith("[kernel") or dso.startswith("["):
+        if dso == "[vdso]":
+            return "fio"
+        for layer, prefixes in KERNEL_RULES:
+            if sym.startswith(prefixes):
+                return layer
+        return "VFS/exportfs"
+    base = os.path.basename(dso)
+    if base == "fhandle.so":
+        return "engine"
+    if base.startswith("liburing"):
+        return "liburing"
+    if base.startswith("libc.so") or base.startswith("libc-"):
+        return "libc"
+    return "fio"
+
+
+PERF_LINE = re.compile(r"^\s*([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(\S.*?)\s*$")
+
+
+def perf_layers(path):
+    """(ns by layer, total ns) of a perf report --sort dso,sym"""
+    total, by = 0.0, {}
+    with open(path) as f:
+        for line in f:
+            if line.startswith("# Event count"):
+                total = float(line.split(":")[1])
+                continue
+            m = PERF_LINE.match(line)
+            if not m:
+                continue
+            pct, dso, _, sym = m.groups()
+            lay = layer_of(dso, sym)
+            by[lay] = by.get(lay, 0.0) + float(pct) / 100
+    return {k: v * total for k, v in by.items()}, total
+
+
+def load_exact(results):
+    base = os.path.join(results, "vm", "exact")
+    tsv = os.path.join(base, "cases.tsv")
+    rows = []
+    if not os.path.isfile(tsv):
+        return rows
+    with open(tsv) as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            try:
+                with open(os.path.join(base, "json", row["id"] + ".json")) as jf:
+                    d = json.load(jf)
+            except (OSError, ValueError):
+                continue
+            if d.get("tool") == "rawloop":
+                row.update(ops=d["ops_per_sec"], n=d["ops"], p50=d["p50_ns"],
+                           p99=d["p99_ns"])
+            else:
+                r = d["jobs"][0]["read"]
+                lat = r["lat_ns"]
+                pct = lat.get("percentile", {})
+                row.update(ops=sum(j["read"]["iops"] for j in d["jobs"]),
+                           n=sum(j["read"]["total_ios"] for j in d["jobs"]),
+                           p50=pct.get("50.000000", 0),
+                           p99=pct.get("99.000000", 0))
+            for k in ("qd", "jobs", "delay_ms", "nrfiles", "perf"):
+                row[k] = int(row[k])
+            dm = os.path.join(base, "json", row["id"] + ".dm")
+            if os.path.isfile(dm):
+                with open(dm) as df:
+                    row.update(json.load(df))
+            pf = os.path.join(base, "perf", row["id"] + ".txt")
+            if os.path.isfile(pf):
+                row["layers"], row["event_ns"] = perf_layers(pf)
+            rows.append(row)
+    return rows
+
+
+def cell_name(op, var, qd):
+    return f"{op} {var}" + ("" if var == "sync" else f" qd{qd}")
+
+
+def steady_layers(ex, op, var, qd):
+    """instructions per operation by layer: the perf2 profile minus the
+    perf1 profile (half the operations) over the operations between"""
+    p1 = pick(ex, section="warm", op=op, variant=var, qd=qd, perf=1)
+    p2 = pick(ex, section="warm", op=op, variant=var, qd=qd, perf=2)
+    if not p1 or not p2 or "layers" not in p1[0] or "layers" not in p2[0]:
+        return None
+    dn = p2[0]["n"] - p1[0]["n"]
+    plain = pick(ex, section="warm", op=op, variant=var, qd=qd, perf=0)
+    if dn <= 0 or not plain:
+        return None
+    lay = {k: (p2[0]["layers"].get(k, 0) - p1[0]["layers"].get(k, 0)) / dn
+           for k in LAYERS}
+    # perf's own sampling interrupts stretch guest time: keep the shares,
+    # scale them to the plain run's count
+    tot = sum(v for k, v in lay.items() if k != "idle")
+    if tot <= 0:
+        return None
+    scale = 1e9 / plain[0]["ops"] / tot
+    lay = {k: v * scale for k, v in lay.items()}
+    lay["profiled"] = tot
+    return lay
+
+
+def warm_cells(ex):
+    cells = []
+    for r in pick(ex, section="warm", perf=0):
+        key = (r["op"], r["variant"], r["qd"])
+        if key not in cells:
+            cells.append(key)
+    return cells
+
+
+def t_exact_warm(ex):
+    rows = []
+    sync = {r["op"]: 1e9 / r["ops"] for r in
+            pick(ex, section="warm", perf=0, variant="sync")}
+    for op, var, qd in warm_cells(ex):
+        r = pick(ex, section="warm", perf=0, op=op, variant=var, qd=qd)[0]
+        ins = 1e9 / r["ops"]
+        lay = steady_layers(ex, op, var, qd)
+        user = kern = "–"
+        if lay:
+            u = sum(lay[k] for k in ("fio", "engine", "liburing", "libc"))
+            t = sum(lay[k] for k in LAYERS if k != "idle")
+            if t > 0:
+                user, kern = f"{100 * u / t:.0f}%", f"{100 * (t - u) / t:.0f}%"
+        over = "–"
+        if var != "sync" and op in sync:
+            over = f"{ins - sync[op]:+,.0f}"
+        rows.append([cell_name(op, var, qd), f"{ins:,.0f}",
+                     f"{r['ops'] / 1000:,.1f}k", over, user, kern,
+                     f"{r['n']:,}"])
+    return table(["cell", "instructions / op", "ops/s at 1 instr/ns",
+                  "ring − syscall (instr/op)", "user", "kernel",
+                  "operations"], rows)
+
+
+def t_exact_layers(ex):
+    rows = []
+    for op, var, qd in warm_cells(ex):
+        lay = steady_layers(ex, op, var, qd)
+        if not lay:
+            continue
+        r = pick(ex, section="warm", perf=0, op=op, variant=var, qd=qd)[0]
+        rows.append([cell_name(op, var, qd)] +
+                    [f"{lay[k]:,.0f}" for k in LAYERS if k != "idle"] +
+                    [f"{1e9 / r['ops']:,.0f}", f"{lay['profiled']:,.0f}"])
+    return table(["cell"] + [k for k in LAYERS if k != "idle"] +
+                 ["total (counted)", "profiled (with perf's cost)"], rows)
+
+
+DISK_HOW = [("sync", 1, "sync, 1 thread"), ("sync", 4, "sync, 4 threads"),
+            ("sync", 16, "sync, 16 threads"), ("sync", 64, "sync, 64 threads"),
+            ("uring", 4, "uring qd4"), ("uring", 16, "uring qd16"),
+            ("uring", 64, "uring qd64"), ("uring+fixed", 4, "uring+fixed qd4"),
+            ("uring+fixed", 16, "uring+fixed qd16"),
+            ("uring+fixed", 64, "uring+fixed qd64")]
+
+
+def disk_pick(ex, fs, ms, op, var, n):
+    if var == "sync":
+        sel = pick(ex, section="disk", fs=fs, delay_ms=ms, op=op,
+                   variant=var, jobs=n)
+    else:
+        sel = pick(ex, section="disk", fs=fs, delay_ms=ms, op=op,
+                   variant=var, qd=n, jobs=1)
+    return sel[0] if sel else None
+
+
+def disk_groups(ex):
+    seen = []
+    for r in pick(ex, section="disk"):
+        key = (r["fs"], r["delay_ms"], r["op"])
+        if key not in seen:
+            seen.append(key)
+    return seen
+
+
+def t_exact_disk(ex):
+    rows = []
+    for fs, ms, op in disk_groups(ex):
+        base = disk_pick(ex, fs, ms, op, "sync", 1)
+        for var, n, label in DISK_HOW:
+            r = disk_pick(ex, fs, ms, op, var, n)
+            if not r:
+                continue
+            reads = r.get("reads")
+            rows.append([fs, f"{ms} ms", op, label, f"{r['ops']:,.0f}",
+                         fmt_r(ratio(r["ops"], base["ops"] if base else None)),
+                         f"{r['p50'] / 1e6:.2f}", f"{r['p99'] / 1e6:.2f}",
+                         "–" if reads is None else f"{reads / r['n']:.2f}",
+                         "–" if not reads else f"{r['read_ms'] / reads:.1f}",
+                         f"{r['n']:,}"])
+    return table(["fs", "dm-delay", "operation", "how", "ops/s",
+                  "× sync 1 thread", "p50 ms", "p99 ms", "disk reads / op",
+                  "ms / read (measured)", "operations"], rows)
+
+
+def exact_plots(ex, outdir):
+    made = []
+    if not shutil.which("gnuplot") or not ex:
+        return made
+    datdir = os.path.join(outdir, "plotdata")
+    os.makedirs(datdir, exist_ok=True)
+    # per-op instructions stacked by layer
+    cells = [c for c in warm_cells(ex) if steady_layers(ex, *c)]
+    if cells:
+        dat = os.path.join(datdir, "exact-layers.dat")
+        lays = [k for k in LAYERS if k != "idle"]
+        with open(dat, "w") as f:
+            f.write("cell " + " ".join(f'"{k}"' for k in lays) + "\n")
+            for c in cells:
+                lay = steady_layers(ex, *c)
+                f.write(f'"{cell_name(*c)}" ' +
+                        " ".join(f"{max(lay[k], 0):.0f}" for k in lays) + "\n")
+        png = os.path.join(outdir, "exact-layers.png")
+        script = ["set terminal pngcairo noenhanced size 1400,700 font ',10'",
+                  f"set output '{png}'",
+                  "set title 'Instructions per operation by layer (VM, "
+                  "icount, tmpfs, warm; perf cpu-clock on guest time)'",
+                  "set style data histograms",
+                  "set style histogram rowstacked", "set style fill solid 0.8",
+                  "set boxwidth 0.7", "set key outside right",
+                  "set ylabel 'instructions / operation'",
+                  "set xtics rotate by -35", "set grid ytics",
+                  "plot " + ", ".join(
+                      f"'{dat}' using {i + 2}" + (":xtic(1)" if i == 0 else "")
+                      + " title columnhead" for i in range(len(lays)))]
+        if run_gnuplot(script, "exact-layers"):
+            made.append(png)
+    # cold-disk ops/s against outstanding requests, per latency
+    for fs in sorted({r["fs"] for r in pick(ex, section="disk")}):
+        groups = [g for g in disk_groups(ex) if g[0] == fs]
+        if not groups:
+            continue
+        dat = os.path.join(datdir, f"exact-disk-{fs}.dat")
+        series = []
+        with open(dat, "w") as f:
+            for _, ms, op in groups:
+                for var, label in (("sync", "sync threads"),
+                                   ("uring", "uring qd"),
+                                   ("uring+fixed", "uring+fixed qd")):
+                    pts = [(n, disk_pick(ex, fs, ms, op, var, n))
+                           for n in (1, 4, 16, 64)]
+                    pts = [(n, r["ops"]) for n, r in pts if r]
+                    if not pts:
+                        continue
+                    f.write(f'"{op}, {label}, {ms} ms"\n')
+                    for n, v in pts:
+                        f.write(f"{n} {v}\n")
+                    f.write("\n\n")
+                    series.append(len(series))
+        png = os.path.join(outdir, f"exact-disk-{fs}.png")
+        script = ["set terminal pngcairo noenhanced size 1200,800 font ',10'",
+                  f"set output '{png}'",
+                  f"set title 'Cold opens and encodes on {fs} behind "
+                  "dm-delay (VM, icount): ops/s against requests in flight'",
+                  "set logscale xy", "set xtics (1,4,16,64)",
+                  "set xrange [0.8:80]", "set grid",
+                  "set xlabel 'outstanding requests (threads for sync, "
+                  "iodepth for uring)'", "set ylabel 'ops/s (guest time)'",
+                  "set key outside right font ',9'",
+                  "plot " + ", ".join(
+                      f"'{dat}' index {i} using 1:2 with linespoints "
+                      "title columnheader(1)" for i in series)]
+        if run_gnuplot(script, f"exact-disk-{fs}"):
+            made.append(png)
+    return made
+
+
+def run_gnuplot(script, name):
+    r = subprocess.run(["gnuplot"], input="\n".join(script), text=True,
+                       capture_output=True)
+    if r.returncode:
+        print(f"report.py: gnuplot failed for {name}: {r.stderr}",
+              file=sys.stderr)
+    return r.returncode == 0
+
+
+
 def write_summary(runs, path):
     keys = ["where", "fs", "section", "tool", "op", "variant", "qd", "depth",
             "cache", "nrfiles", "rep", "ops", "p50", "p99", "p999", "mean"]
@@ -432,16 +817,24 @@ def main():
     if "--copy" in args:
         copy = args[args.index("--copy") + 1]
     runs = load(results)
-    if not runs:
+    ex = load_exact(results)
+    if not runs and not ex:
         print(f"report.py: no results in {results}", file=sys.stderr)
         sys.exit(1)
     blocks = {
+        "floor": t_floor(runs, load_notes(results)),
+        "exact-warm": t_exact_warm(ex), "exact-layers": t_exact_layers(ex),
+        "exact-disk": t_exact_disk(ex),
         "peers": t_peers(runs), "overhead": t_overhead(runs),
         "uring": t_uring(runs), "depth": t_depth(runs),
         "abspath": t_abspath(runs), "cold": t_cold(runs),
         "scale": t_scale(runs),
     }
     titles = {
+        "floor": "Host: the sync backend against fio's floor",
+        "exact-warm": "VM, exact: instructions per operation",
+        "exact-layers": "VM, exact: instructions per operation by layer",
+        "exact-disk": "VM, exact: cold operations on a modelled disk",
         "peers": "Every tool at iodepth 1, 1000 files, warm (medians)",
         "overhead": "fio's overhead: the sync backend against the bare loop",
         "uring": "uring against sync (ops/s ratio), by iodepth",
@@ -450,7 +843,7 @@ def main():
         "cold": "Warm against cold dentry and inode caches",
         "scale": "Scale: set-up, memory, ops/s by number of files",
     }
-    pngs = plots(runs, results)
+    pngs = plots(runs, results) + exact_plots(ex, results)
     md = ["# make compare results\n", TCG_NOTE + "\n"]
     for k, body in blocks.items():
         md.append(f"## {titles[k]}\n\n{body}")
