@@ -36,7 +36,7 @@
 /* fio's name for this engine, and the prefix of every message */
 #define FH_NAME		"fhandle"
 #define FH_SQES_PER_OP	3	/* open, read, close */
-#define FH_RING_MAX_SQES	32768	/* the kernel's IORING_MAX_ENTRIES */
+#define FH_RING_MAX_SQES	32768	/* IORING_MAX_ENTRIES */
 /* fds fio and the engine may hold besides the operations' own */
 #define FH_SPARE_FDS	64
 
@@ -596,7 +596,8 @@ static unsigned int fh_cold_waiting_for(struct thread_data *td)
 	int i;
 
 	for_each_td(peer, i)
-		if (fh_cold_peer(td, peer) && (peer == td || !fh_peer_gone(peer)))
+		if (fh_cold_peer(td, peer) &&
+		    (peer == td || !fh_peer_gone(peer)))
 			n++;
 	return n;
 }
@@ -662,19 +663,36 @@ static int fh_cold_cache_group(struct thread_data *td)
 	return ret;
 }
 
-/* Every job of a cold-cache group takes part, or the drop lands mid-run. */
+/*
+ * Every job of a cold-cache group takes part, or the drop lands mid-run;
+ * and all start together (fio starts a startdelay job later, and the
+ * others would wait for it).
+ */
 static int fh_check_cold_group(struct thread_data *td)
 {
 	struct thread_data *peer;
+	unsigned int jobs = 0, delayed = 0;
 	int i;
 
 	for_each_td(peer, i) {
-		if (peer->groupid != td->groupid || fh_cold_peer(td, peer))
+		if (peer->groupid != td->groupid)
+			continue;
+		jobs++;
+		delayed += peer->o.start_delay != 0;
+		if (fh_cold_peer(td, peer))
 			continue;
 		log_err(FH_NAME ": fh_cold_cache=1 needs every job of its "
 			"group to set it: job %s does not, and would run while "
 			"the caches are dropped (separate them with "
 			"stonewall)\n", peer->o.name);
+		td_verror(td, EINVAL, "fh_cold_cache");
+		return 1;
+	}
+	if (jobs > 1 && delayed) {
+		log_err(FH_NAME ": fh_cold_cache=1 with startdelay in a group "
+			"of several jobs: the drop waits for every job of the "
+			"group, so give the delayed job its own group "
+			"(stonewall)\n");
 		td_verror(td, EINVAL, "fh_cold_cache");
 		return 1;
 	}
@@ -909,7 +927,8 @@ static int fh_check_open_flags(struct thread_data *td, struct fh_data *fhd)
 		why = "an O_WRONLY fd cannot be read; use rdonly or rdwr, or "
 		      "an operation without read";
 	else if ((fhd->open_flags & O_DIRECT) &&
-		 (td->o.min_bs[DDIR_READ] % 512 || td->o.max_bs[DDIR_READ] % 512))
+		 (td->o.min_bs[DDIR_READ] % 512 ||
+		  td->o.max_bs[DDIR_READ] % 512))
 		why = "direct reads need bs a multiple of the logical block "
 		      "size (512 or more)";
 	if (why) {
@@ -991,10 +1010,10 @@ static int fh_check_nofile(struct thread_data *td, struct fh_data *fhd)
 		if (!setrlimit(RLIMIT_NOFILE, &rl))
 			return 0;
 	}
-	log_err(FH_NAME ": iodepth=%u keeps up to %llu fds open at once (one "
-		"per operation in flight, %s), beyond RLIMIT_NOFILE (soft %llu, "
-		"hard %llu): raise the limit (ulimit -n), lower iodepth, or "
-		"use fh_fixedfiles=1\n", td->o.iodepth,
+	log_err(FH_NAME ": iodepth=%u keeps up to %llu fds open at once "
+		"(one per operation in flight, %s), beyond RLIMIT_NOFILE "
+		"(soft %llu, hard %llu): raise the limit (ulimit -n), lower "
+		"iodepth, or use fh_fixedfiles=1\n", td->o.iodepth,
 		(unsigned long long)need,
 		td->o.use_thread ? "for all the group's threads" : "and spares",
 		(unsigned long long)rl.rlim_cur,

@@ -675,7 +675,13 @@ t_cold_cache_once_per_group() {
 	# a job of the group without it would run during the drop
 	expect_fio_error "$d/o" "fh_cold_cache=1 needs every job of its group to set it: job b does not" \
 		--fh_backend=sync --directory="$d" --nrfiles=2 --rw=randread \
-		--fh_read_op=openat --name=a --fh_cold_cache=1 --name=b
+		--fh_read_op=openat --name=a --fh_cold_cache=1 --name=b ||
+		return 1
+	# a job fio starts later would hold the others back
+	expect_fio_error "$d/o" "fh_cold_cache=1 with startdelay in a group of several jobs" \
+		--fh_backend=sync --directory="$d" --nrfiles=2 --rw=randread \
+		--fh_read_op=openat --fh_cold_cache=1 --name=a --name=b \
+		--startdelay=1
 }
 
 # a file that is itself a mount point (a bind mount from another
