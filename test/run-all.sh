@@ -70,6 +70,9 @@ stage "kernel tests on this kernel (they skip without the opcodes)" \
 if [ "$host_only" = 0 ]; then
 	stage "kernel patches: checkpatch --strict" checkpatch
 	stage "VM runner self-test" bash test/vm/selftest.sh
+	# two short VM boots in exact mode (icount): about a minute
+	stage "exact mode repeats (test/bench/exact-test.sh)" \
+		bash test/bench/exact-test.sh
 	# the engine stage takes about 10 minutes under TCG on a quiet host
 	FHANDLE_SUITE_TIMEOUT=${FHANDLE_SUITE_TIMEOUT:-1800} \
 		stage "kernel VM suite (make vm-test)" bash test/vm/suite.sh

@@ -15,9 +15,10 @@
 # 3. test/bench/report.py: tables, plots, summary.
 #
 # Results: build/bench/results/{host,vm}/json/*.json (fio's JSON of every
-# run), tables.md, summary.csv, *.png.  After a full run (not --quick,
-# --host-only, --vm-only or --no-doc) the tables, summary and plots are
-# copied to test/bench/results/ and the tables of BENCHMARKS.md rewritten.
+# run), tables.md, summary.csv, *.png.  After a run (not --quick or
+# --no-doc) the tables, summary and plots are copied to test/bench/results/
+# and the tables of BENCHMARKS.md rewritten, from the results of both
+# parts (a --part run keeps the other part's results of an earlier run).
 #
 # usage: test/bench/compare.sh [--1m] [--part host|vm] [--quick] [--no-doc]
 #   --part host (or --host-only), --part vm (or --vm-only): one part only
@@ -60,7 +61,11 @@ gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o build/bench/rawloop \
 	test/bench/rawloop.c -luring || exit 1
 
 results=$top/build/bench/results
-rm -rf "$results"
+# A part replaces its own results only: `make compare PART=host` on a
+# quiet machine adds the host's tables to the VM's of an earlier run.
+for part in host vm; do
+	[ -z "$only" ] || [ "$only" = $part ] && rm -rf "${results:?}/$part"
+done
 mkdir -p "$results"
 status=0
 
@@ -136,11 +141,12 @@ fi
 
 say "report"
 args=("$results")
-# Only a full run replaces the committed tables, plots and summary.
-if [ "$quick" = 1 ] || [ -n "$only" ]; then
+# Every run but a quick one replaces the committed tables, plots and
+# summary, from what build/bench/results holds: this part's new results
+# and the other part's from an earlier run.
+if [ "$quick" = 1 ]; then
 	doc=0
-	say "a partial run (--quick, --host-only or --vm-only): test/bench/results" \
-		"and BENCHMARKS.md stay as they are"
+	say "a quick run: test/bench/results and BENCHMARKS.md stay as they are"
 fi
 [ "$doc" = 1 ] && args+=(--copy "$top/test/bench/results")
 [ "$doc" = 1 ] && [ -f BENCHMARKS.md ] && args+=(--doc "$top/BENCHMARKS.md")
