@@ -185,7 +185,7 @@ sec_warm() {
 			warm_cell a "$op" "$var" "$qd" "$p"
 		done <<<"$(warm_cells)"	# no /dev/fd in the guest
 	done
-	cd / && rm -rf "$base"
+	cd /tmp && rm -rf "$base"
 }
 
 # ---------------------------------------------------------------- disk
@@ -234,15 +234,18 @@ disk_remove() {	# FS
 # The file sets: job J of JOBS works in jJ/ on NRFILES/JOBS files of its
 # own (fio's filename_format has $jobnum, not a file offset), so j0/ holds
 # the whole set for one thread and jK/ the largest share any JOBS gives K.
+# One python3 writes them all: 64 fio layouts took ten minutes under TCG.
 disk_layout() {	# DIR
-	local d=$1 k n
-	for k in $(seq 0 63); do
-		if [ $k = 0 ]; then n=$disk_files
-		elif [ $k -lt 4 ]; then n=$((disk_files / 4))
-		elif [ $k -lt 16 ]; then n=$((disk_files / 16))
-		else n=$((disk_files / 64)); fi
-		layout "$d/j$k" "$n" --filename_format='f.$filenum' || return 1
-	done
+	python3 - "$1" "$disk_files" <<'PY'
+import os, sys
+top, n = sys.argv[1], int(sys.argv[2])
+for k in range(64):
+    count = n if k == 0 else n // 4 if k < 4 else n // 16 if k < 16 else n // 64
+    os.makedirs(f"{top}/j{k}", exist_ok=True)
+    for i in range(count):
+        with open(f"{top}/j{k}/f.{i}", "wb") as f:
+            f.write(bytes(4096))
+PY
 }
 
 # The dm device's reads and the ms they took (field 1 and 4 of its stat)
