@@ -924,18 +924,21 @@ build_shim() {
 }
 
 t_uring_submit_edge_cases() {
-	local d j m fx
+	local d j m fx batch
 	d=$(tdir)
 	build_shim "$d" || return 1
 	for m in partial busy busy,slowwait; do
+		# partial: all four io_us reaped, then four opens in one submit
+		batch=(--iodepth_batch_submit=1 --iodepth_batch_complete_min=2)
+		[ $m = partial ] && batch=(--iodepth_batch_submit=4
+					   --iodepth_batch_complete_min=4)
 		for fx in 0 1; do
 			j=$d/$m-$fx.json
 			FH_SHIM=$m LD_PRELOAD=$d/shim.so fio_engine "$j" --thread \
 				--name=e --directory="$d" --nrfiles=10 --loops=2 \
 				--rw=randread --fh_read_op=openat_read \
 				--fh_backend=uring --fh_fixedfiles=$fx --iodepth=4 \
-				--iodepth_batch_submit=$([ $m = partial ] && echo 4 || echo 1) \
-				--iodepth_batch_complete_min=2 ||
+				"${batch[@]}" ||
 				{ fail "$m fixed=$fx"; cat "$j.log"; return 1; }
 			expect_eq "$m fixed=$fx ios" "$(jqv "$j" '.jobs[0].read.total_ios')" 20 ||
 				return 1
