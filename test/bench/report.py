@@ -4,7 +4,9 @@
 usage: report.py RESULTS [--doc BENCHMARKS.md] [--copy DIR]
 
 RESULTS holds one folder per machine (host/, vm/), each with the cases.tsv
-and json/ that test/bench/matrix.sh wrote.  Writes RESULTS/summary.csv (one
+and json/ that test/bench/matrix.sh wrote (host/load.tsv: the load seen
+before each repeat), and vm/exact/ with test/bench/exact.sh's cases.tsv,
+json/ and perf/.  Writes RESULTS/summary.csv (one
 line per run), RESULTS/tables.md, RESULTS/*.png (gnuplot); --doc rewrites
 the tables between <!-- bench:NAME --> and <!-- /bench:NAME --> in a
 markdown file; --copy copies tables.md, summary.csv and the PNGs to DIR.
