@@ -127,16 +127,18 @@ def t_peers(runs):
                 sel = pick(src, tool=tool, op=op, variant=var)
                 if sel:
                     rows.append([where, fs, op, label, len(sel),
-                                 kops(med(sel, "ops")), us(med(sel, "p50")),
+                                 kops(med(sel, "ops")), spread(sel),
+                                 us(med(sel, "p50")),
                                  us(med(sel, "p99")), us(med(sel, "p999"))])
         for op in ("stat", "statx"):
             sel = pick(base, tool="filestat", op=op)
             if sel:
                 rows.append([where, fs, op, "fio filestat", len(sel),
-                             kops(med(sel, "ops")), us(med(sel, "p50")),
+                             kops(med(sel, "ops")), spread(sel),
+                             us(med(sel, "p50")),
                              us(med(sel, "p99")), us(med(sel, "p999"))])
     return table(["where", "fs", "operation", "tool", "runs", "ops/s",
-                  "p50 µs", "p99 µs", "p99.9 µs"], rows)
+                  "ops/s min–max", "p50 µs", "p99 µs", "p99.9 µs"], rows)
 
 
 def load_notes(results):
