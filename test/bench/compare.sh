@@ -150,6 +150,12 @@ args=("$results")
 if [ "$quick" = 1 ]; then
 	doc=0
 	say "a quick run: test/bench/results and BENCHMARKS.md stay as they are"
+elif [ "$doc" = 1 ] && { [ ! -s "$results/vm/cases.tsv" ] ||
+			[ ! -s "$results/vm/exact/cases.tsv" ]; }; then
+	# the committed VM tables would be emptied
+	doc=0
+	say "no VM results in $results/vm (make compare PART=vm makes them):" \
+		"test/bench/results and BENCHMARKS.md stay as they are"
 fi
 [ "$doc" = 1 ] && args+=(--copy "$top/test/bench/results")
 [ "$doc" = 1 ] && [ -f BENCHMARKS.md ] && args+=(--doc "$top/BENCHMARKS.md")
