@@ -111,8 +111,13 @@ struct fh_data {
 	unsigned int nr_submit;
 };
 
-/* f->engine_pos: the handle's offset in the arena and its mount index */
+/*
+ * f->engine_pos: the handle's offset in the arena and its mount index
+ * (a test builds the engine with a larger shift, to reach the mount limit)
+ */
+#ifndef FH_POS_MOUNT_SHIFT
 #define FH_POS_MOUNT_SHIFT	48
+#endif
 #define FH_POS_OFF_MASK		((1ULL << FH_POS_MOUNT_SHIFT) - 1)
 
 static inline struct file_handle *fh_file_handle(struct fh_data *fhd,
@@ -603,6 +608,14 @@ static unsigned int fh_cold_waiting_for(struct thread_data *td)
 	return n;
 }
 
+/* The leader lives until all have met: its pid names the meeting. */
+static void fh_rendezvous_name(struct thread_data *leader, char *name,
+			       size_t len)
+{
+	snprintf(name, len, "/fio-fhandle-cold.%d.%u", (int)leader->pid,
+		 leader->thread_number);
+}
+
 static struct fh_rendezvous *fh_rendezvous_map(struct thread_data *td,
 					       struct thread_data *leader,
 					       char *name, size_t len)
@@ -610,23 +623,29 @@ static struct fh_rendezvous *fh_rendezvous_map(struct thread_data *td,
 	struct fh_rendezvous *r;
 	int fd;
 
-	/* the leader lives until all have met: its pid names the meeting */
-	snprintf(name, len, "/fio-fhandle-cold.%d.%u", (int)leader->pid,
-		 leader->thread_number);
+	fh_rendezvous_name(leader, name, len);
 	fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || ftruncate(fd, sizeof(*r))) {
+	if (fd < 0) {
 		td_verror(td, errno, "shm_open");
-		if (fd >= 0)
-			close(fd);
 		return NULL;
 	}
-	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ftruncate(fd, sizeof(*r))) {
+		td_verror(td, errno, "ftruncate");
+		r = MAP_FAILED;
+	} else {
+		r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED,
+			 fd, 0);
+		if (r == MAP_FAILED)
+			td_verror(td, errno, "mmap");
+	}
 	close(fd);
-	if (r == MAP_FAILED) {
-		td_verror(td, errno, "mmap");
-		return NULL;
-	}
-	return r;
+	/*
+	 * The leader removes the meeting when it is over, or when it cannot
+	 * come; once it is gone, nobody meets there again.
+	 */
+	if (r == MAP_FAILED && (leader == td || fh_peer_gone(leader)))
+		shm_unlink(name);
+	return r == MAP_FAILED ? NULL : r;
 }
 
 static int fh_cold_cache_group(struct thread_data *td)
@@ -653,6 +672,8 @@ static int fh_cold_cache_group(struct thread_data *td)
 		       !fh_peer_gone(leader) && !td->terminate)
 			usleep(1000);
 		if (__atomic_load_n(&r->result, __ATOMIC_SEQ_CST) != 1) {
+			/* a leader that failed before it met will not unlink */
+			shm_unlink(name);
 			log_err(FH_NAME ": fh_cold_cache: job %s, which drops "
 				"the caches for its group, failed\n",
 				leader->o.name);
@@ -676,7 +697,8 @@ static int fh_check_cold_group(struct thread_data *td)
 	int i;
 
 	for_each_td(peer, i) {
-		if (peer->groupid != td->groupid)
+		/* a job whose init failed does not run (fio unloads its engine) */
+		if (peer->groupid != td->groupid || fh_peer_gone(peer))
 			continue;
 		jobs++;
 		delayed += peer->o.start_delay != 0;
@@ -1030,6 +1052,13 @@ static void fh_cleanup(struct thread_data *td)
 
 	if (!fhd)
 		return;
+	if (((struct fh_options *)td->eo)->cold_cache) {
+		char name[64];
+
+		/* others may have made the meeting of a leader that failed */
+		fh_rendezvous_name(td, name, sizeof(name));
+		shm_unlink(name);
+	}
 	if (fhd->ring_ready)
 		io_uring_queue_exit(&fhd->ring);
 	for (i = 0; i < fhd->nr_mounts; i++)

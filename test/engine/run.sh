@@ -953,6 +953,102 @@ t_uring_submit_edge_cases() {
 		fail "the shim did not act: $(cat "$d"/*.json.log | grep shim:)"
 }
 
+# A wait for a completion that fails (here -EIO, after a submit that took
+# nothing: -EAGAIN) ends the job with the error named, never a hang.
+t_uring_wait_error() {
+	local d
+	d=$(tdir)
+	build_shim "$d" || return 1
+	FH_SHIM=again,waitfail LD_PRELOAD=$d/shim.so timeout 120 \
+		fio --ioengine=external:"$SO" --bs=4k --filesize=4k --thread \
+		--name=e --directory="$d" --nrfiles=10 --loops=20 \
+		--rw=randread --fh_read_op=openat --fh_backend=uring \
+		--fh_force_async=1 >"$d/o" 2>&1
+	case $? in
+	0) fail "fio exited 0"; return 1 ;;
+	124) fail "fio hung"; return 1 ;;
+	esac
+	grep -q "func=io_uring_wait_cqe, error=Input/output error" "$d/o" ||
+		{ fail "the wait's error is not named:"; cat "$d/o"; return 1; }
+}
+
+# fault-shim.c fails the engine's own calls to libc functions on demand
+build_fault_shim() {
+	cc -std=gnu11 -Wall -Wextra -Werror -fPIC -shared -o "$1/fault.so" \
+		"$TOP/test/engine/fault-shim.c" -ldl ||
+		{ fail "fault shim build failed"; return 1; }
+}
+
+t_err_getrlimit_fails() {
+	local d
+	d=$(tdir)
+	build_fault_shim "$d" || return 1
+	FH_FAULT=getrlimit LD_PRELOAD=$d/fault.so expect_fio_error "$d/o" \
+		"func=getrlimit, error=Input/output error" --thread --name=e \
+		--directory="$d" --nrfiles=2 --rw=randread \
+		--fh_read_op=openat --fh_backend=uring || return 1
+	grep -q "fault: getrlimit failed [1-9]" "$d/o" ||
+		fail "the shim did not act"
+}
+
+# The cold-cache meeting (a POSIX shared memory object) cannot be set up:
+# every job that could not meet, and every job waiting on it, fails with
+# the call named, none hangs, and no object is left in /dev/shm.
+t_err_cold_cache_meeting() {
+	local d f rc
+	d=$(tdir)
+	build_fault_shim "$d" || return 1
+	for f in shm_open ftruncate mmap mmap:1 mmap:2; do
+		FH_FAULT=$f LD_PRELOAD=$d/fault.so timeout 120 fio --thread \
+			--ioengine=external:"$SO" --bs=4k --filesize=4k \
+			--fh_backend=sync --directory="$d" --nrfiles=4 \
+			--rw=randread --fh_read_op=openat --fh_cold_cache=1 \
+			--name=a --numjobs=3 >"$d/o" 2>&1
+		rc=$?
+		[ $rc = 124 ] && { fail "$f: fio hung"; return 1; }
+		[ $rc != 0 ] || { fail "$f: fio exited 0"; return 1; }
+		grep -q "fault: $f failed [1-9]" "$d/o" ||
+			{ fail "$f: the shim did not act"; return 1; }
+		grep -q "func=${f%:*}, error=" "$d/o" ||
+			{ fail "$f: the call is not named:"; cat "$d/o"; return 1; }
+		if ls /dev/shm/fio-fhandle-cold.* >/dev/null 2>&1; then
+			fail "$f: left $(ls /dev/shm/fio-fhandle-cold.*)"
+			rm -f /dev/shm/fio-fhandle-cold.*
+			return 1
+		fi
+	done
+}
+
+# More mounts than f->engine_pos can index: an engine built with 2 bits of
+# mount index (4 mounts) meets the limit on 5 bind-mounted files and says so.
+t_err_too_many_mounts() {
+	local d
+	host_only || return
+	unshare -m true 2>/dev/null || { skip "no mount namespace"; return; }
+	d=$(tdir)
+	make -s -C "$TOP" ENGINE="$d/small.so" \
+		EXTRA_CFLAGS=-DFH_POS_MOUNT_SHIFT=62 "$d/small.so" >/dev/null ||
+		{ fail "build with 4 mount slots failed"; return 1; }
+	unshare -m --propagation private bash -c '
+		d=$1; so=$2
+		fio --ioengine=external:"$so" --bs=4k --filesize=4k \
+			--name=j --directory="$d" --nrfiles=5 --create_only=1 \
+			--fh_backend=sync >/dev/null || exit 1
+		for i in 0 1 2 3 4; do
+			mkdir "$d/m$i" && mount -t tmpfs fh "$d/m$i" &&
+			head -c 4096 /dev/zero >"$d/m$i/f" &&
+			mount --bind "$d/m$i/f" "$d/j.0.$i" ||
+			exit 1
+		done
+		fio --ioengine=external:"$so" --bs=4k --filesize=4k \
+			--name=j --directory="$d" --nrfiles=5 --rw=randread \
+			--fh_backend=sync --allow_file_create=0 >"$d/o" 2>&1
+		' _ "$d" "$d/small.so"
+	[ $? != 0 ] || { fail "fio exited 0"; return 1; }
+	grep -q "more than 4 mounts in one job" "$d/o" ||
+		{ fail "the limit is not named:"; cat "$d/o"; return 1; }
+}
+
 # A wrong open opcode that returns 0 (NOP) must not make the behaviour
 # check close fd 0: only an fd on the file itself is closed.
 t_opcode_check_keeps_stdin() {

@@ -8,6 +8,8 @@
  *   busy     -EBUSY (no room for completions) from every other call that
  *            finds a completion still to be reaped, as the kernel does
  *   slowwait every call that waits for a completion first sleeps 200 ms
+ *   again    -EAGAIN from every submit-and-wait, with nothing submitted
+ *   waitfail every wait for a completion that must block fails with -EIO
  *
  * FH_SHIM is a comma separated list of these.
  *
@@ -108,6 +110,8 @@ int io_uring_submit_and_wait(struct io_uring *ring, unsigned int wait_nr)
 	calls++;
 	if (shim_busy(ring))
 		return -EBUSY;
+	if (wait_nr && shim_on("again"))
+		return -EAGAIN;
 	hidden = shim_hide(ring);
 	if (wait_nr && !hidden)
 		shim_before_wait();
@@ -146,8 +150,11 @@ int __io_uring_get_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr,
 		real = (int (*)(struct io_uring *, struct io_uring_cqe **,
 				unsigned int, unsigned int, sigset_t *))
 			shim_real("__io_uring_get_cqe");
-	if (wait_nr && !io_uring_cq_ready(ring))
+	if (wait_nr && !io_uring_cq_ready(ring)) {
+		if (shim_on("waitfail"))
+			return -EIO;
 		shim_before_wait();
+	}
 	return real(ring, cqe_ptr, submit, wait_nr, sigmask);
 }
 
