@@ -71,28 +71,24 @@ progress() {
 # Debian 12's linux-perf (6.1) is /usr/bin/perf; it profiles later
 # kernels too (cpu-clock and kallsyms are all it needs here).
 PERF=$(command -v perf)
+# shellcheck source=test/bench/run-json.sh
+. "$top/test/bench/run-json.sh"
 
 # run ID SECTION FS TOOL OP VARIANT QD JOBS DELAY NRFILES PERF -- CMD...
 run() {
-	local id=$1 meta=("${@:2:10}") json sum rc
+	local id=$1 meta=("${@:2:10}") sum rc
 	shift 11
 	[ "$1" = -- ] && shift
-	json=$out/json/$id.json
-	"$@" >"$json.raw" 2>"$out/json/$id.err"
+	bench_json "$id" "$@"
 	rc=$?
-	sed -n '/^{/,$p' "$json.raw" >"$json"
-	rm -f "$json.raw"
-	nrun=$((nrun + 1))
 	if [ $rc != 0 ] || ! sum=$(jq -er 'if .tool == "rawloop" then
 		"\(.ops) ops, \(.ops_per_sec | floor) ops/s"
 		else (.jobs | map(.read.total_ios) | add) as $n | if $n > 0 then
 		"\($n) ops, \(.jobs | map(.read.iops) | add | floor) ops/s"
-		else error("no operation") end end' "$json" 2>/dev/null); then
-		nfail=$((nfail + 1))
-		progress "FAILED $id (status $rc): $(tail -n 3 "$out/json/$id.err" | tr '\n' ' ')"
+		else error("no operation") end end' "$out/json/$id.json" 2>/dev/null); then
+		bench_failed "$id" "$rc" "$id"
 		return 1
 	fi
-	[ -s "$out/json/$id.err" ] || rm -f "$out/json/$id.err"
 	(IFS=$'\t'; printf '%s\t%s\n' "$id" "${meta[*]}" >>"$cases")
 	progress "$id: $sum"
 }

@@ -70,6 +70,8 @@ progress() {
 
 # shellcheck source=test/bench/load.sh
 . "$top/test/bench/load.sh"
+# shellcheck source=test/bench/run-json.sh
+. "$top/test/bench/run-json.sh"
 
 # The one-line summary of a result file, for the progress line (one line
 # per job of a fio run); fails if the file is no JSON of a result.  One jq
@@ -93,25 +95,17 @@ record() {
 # run_case KIND ID FS SECTION TOOL OP VARIANT QD DEPTH CACHE NRFILES REP -- CMD...
 # Runs CMD with its stdout in OUT/json/ID.json and records it.
 run_case() {
-	local id=$1 json rc sum
+	local id=$1 rc sum
 	shift
 	local meta=("${@:1:10}")
 	shift 10
 	[ "$1" = -- ] && shift
-	json=$out/json/$id.json
-	"$@" >"$json.raw" 2>"$out/json/$id.err"
+	bench_json "$id" "$@"
 	rc=$?
-	# fio's log_info lines can precede the JSON
-	sed -n '/^{/,$p' "$json.raw" >"$json"
-	rm -f "$json.raw"
-	nrun=$((nrun + 1))
-	if [ $rc != 0 ] || ! sum=$(summary "$json"); then
-		nfail=$((nfail + 1))
-		progress "FAILED ${meta[*]:0:9} (status $rc):" \
-			"$(tail -n 3 "$out/json/$id.err" | tr '\n' ' ')"
+	if [ $rc != 0 ] || ! sum=$(summary "$out/json/$id.json"); then
+		bench_failed "$id" "$rc" "${meta[*]:0:9}"
 		return 1
 	fi
-	[ -s "$out/json/$id.err" ] || rm -f "$out/json/$id.err"
 	[ "${meta[5]}" = sweep ] ||
 		record "$id" "${meta[@]}" ""
 	progress "${meta[0]} ${meta[1]} ${meta[2]}/${meta[4]} ${meta[3]}" \

@@ -102,12 +102,13 @@ def table(head, rows):
     return "\n".join(out) + "\n"
 
 
+def distinct(rows, *fields):
+    """The rows' values of fields, each tuple once, in first-seen order."""
+    return list(dict.fromkeys(tuple(r[f] for f in fields) for r in rows))
+
+
 def places(runs):
-    seen = []
-    for r in runs:
-        if r["tool"] != "scale" and (r["where"], r["fs"]) not in seen:
-            seen.append((r["where"], r["fs"]))
-    return seen
+    return distinct([r for r in runs if r["tool"] != "scale"], "where", "fs")
 
 
 def note(where):
@@ -233,10 +234,7 @@ def t_uring(runs):
         for op in ("encode", "open", "openat"):
             sync = med(pick(peers, op=op), "ops")
             sync_p50 = med(pick(peers, op=op), "p50")
-            variants = []
-            for r in pick(qd, op=op):
-                if r["variant"] not in variants:
-                    variants.append(r["variant"])
+            variants = [v for (v,) in distinct(pick(qd, op=op), "variant")]
             for var in variants:
                 cells = []
                 for q in QDS:
@@ -401,10 +399,7 @@ def plots(runs, outdir):
                 series.append(("sync", [(q, med(sync, "ops"), med(sync, "p50"),
                                          med(sync, "p99"), med(sync, "p999"))
                                         for q in QDS]))
-            variants = []
-            for r in pick(qd, op=op):
-                if r["variant"] not in variants:
-                    variants.append(r["variant"])
+            variants = [v for (v,) in distinct(pick(qd, op=op), "variant")]
             for var in variants:
                 pts = []
                 for q in QDS:
@@ -612,12 +607,7 @@ def steady_layers(ex, op, var, qd):
 
 
 def warm_cells(ex):
-    cells = []
-    for r in pick(ex, section="warm", perf=0):
-        key = (r["op"], r["variant"], r["qd"])
-        if key not in cells:
-            cells.append(key)
-    return cells
+    return distinct(pick(ex, section="warm", perf=0), "op", "variant", "qd")
 
 
 def t_exact_warm(ex):
@@ -678,12 +668,7 @@ def disk_pick(ex, fs, ms, op, var, n):
 
 
 def disk_groups(ex):
-    seen = []
-    for r in pick(ex, section="disk"):
-        key = (r["fs"], r["delay_ms"], r["op"])
-        if key not in seen:
-            seen.append(key)
-    return seen
+    return distinct(pick(ex, section="disk"), "fs", "delay_ms", "op")
 
 
 def t_exact_disk(ex):
