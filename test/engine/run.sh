@@ -1689,5 +1689,40 @@ t_resolve_file_sets() {
 	done
 }
 
+# Through the ring, encodes and opens by name complete inline on a warm
+# tmpfs when resolved from the parent (none of the job's requests reaches
+# io-wq: the io_uring:io_uring_queue_async_work tracepoint).  In the VM a
+# full name from / crosses the guest's 9p root, whose lookups cannot be
+# done without blocking, and goes to io-wq: why fh_resolve=parent is the
+# default and the VM's figures use it.
+t_uring_by_name_inline() {
+	local tr=/sys/kernel/tracing d r n
+	need_uring || return
+	[ -w $tr/events/io_uring/io_uring_queue_async_work/enable ] ||
+		{ skip "no io_uring tracepoints in $tr"; return; }
+	[ "$(stat -f -c %T "$WORK")" = tmpfs ] ||
+		{ skip "$WORK is not on tmpfs"; return; }
+	d=$(tdir)
+	for r in parent full; do
+		echo 0 >$tr/tracing_on && echo >$tr/trace &&
+			echo 1 >$tr/events/io_uring/io_uring_queue_async_work/enable &&
+			echo 1 >$tr/tracing_on || { fail "cannot trace"; return 1; }
+		fio_engine "$d/$r.json" --name=i --directory="$d" --nrfiles=50 \
+			--loops=4 --rw=randrw --fh_read_op=openat \
+			--fh_write_op=encode --fh_resolve=$r --iodepth=8
+		echo 0 >$tr/tracing_on
+		echo 0 >$tr/events/io_uring/io_uring_queue_async_work/enable
+		expect_eq "$r ios" "$(jqv "$d/$r.json" '.jobs[0].read.total_ios + .jobs[0].write.total_ios')" 200 ||
+			return 1
+		n=$(grep -E '^ *fio-[0-9]+ .*io_uring_queue_async_work: .*opcode (OPENAT|NAME_TO_HANDLE_AT|CLOSE),' \
+			$tr/trace | wc -l)
+		case $r in
+		parent) expect_eq "requests of the parent job in io-wq" "$n" 0 || return 1 ;;
+		full) [ -z "${FHANDLE_VM:-}" ] || [ "$n" -gt 0 ] ||
+			{ fail "full names from the VM's 9p root went inline: the reason for the default is gone"; return 1; } ;;
+		esac
+	done
+}
+
 all=$(declare -F | awk '$3 ~ /^t_/ { sub(/^t_/, "", $3); print $3 }')
 run_tests ${*:-$all}
