@@ -351,7 +351,11 @@ t_err_iodepth_too_deep() {
 	d=$(tdir)
 	expect_fio_error "$d/o" "iodepth=20000 needs 60000 SQEs, more than an io_uring can hold" \
 		--name=q --directory="$d" --nrfiles=3 --rw=randread \
-		--fh_backend=uring --iodepth=20000
+		--fh_backend=uring --iodepth=20000 || return 1
+	# 3 x 1431655766 does not fit 32 bits: the message says it unwrapped
+	expect_fio_error "$d/o" "iodepth=1431655766 needs 4294967298 SQEs" \
+		--name=q --directory="$d" --nrfiles=3 --rw=randread \
+		--fh_read_op=openat --fh_backend=uring --iodepth=1431655766
 }
 
 t_err_unknown_values() {
