@@ -22,6 +22,7 @@ ENGINE := $(BUILD)/fhandle.so
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 KTESTS := $(patsubst test/kernel/%.c,$(BUILD)/test/kernel/%,\
 	$(wildcard test/kernel/*.c))
+RAWLOOP := $(BUILD)/bench/rawloop
 
 # What building needs; the test suite installs what testing needs.
 BUILD_PKGS := build-essential liburing-dev fio dpkg-dev
@@ -29,7 +30,7 @@ BUILD_PKGS := build-essential liburing-dev fio dpkg-dev
 .PHONY: FORCE all engine examples ktests fio-src test host-test install uninstall \
 	clean kernel kernel-debug vm-run vm-test compare run
 
-all: engine examples ktests
+all: engine examples ktests $(RAWLOOP)
 
 engine: $(ENGINE)
 examples: $(EXAMPLES)
@@ -65,6 +66,10 @@ $(BUILD)/test/kernel/%: test/kernel/%.c test/kernel/ktest.h \
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iengines -Itest/kernel -pthread \
 		-o $@ $< -luring
+
+$(RAWLOOP): test/bench/rawloop.c engines/fhandle_uring.h | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(WARN) -Iengines -o $@ $< -luring
 
 # The main job: a comparison on a temporary file set (jobfiles/run.sh).
 run: engine examples

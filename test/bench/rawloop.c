@@ -1,22 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rawloop: the single-thread ceiling for the benchmarks.  The same syscalls
- * as the engine's sync backend, on the same file set as fio's, with no fio
- * around them: a tight loop that times every operation with clock_gettime
- * and prints ops/s and latency percentiles as one line of JSON.
+ * rawloop: the operations with nothing around them.  The same operations
+ * as the engine, on the same file set as fio's, with no fio: a tight loop
+ * that times them with clock_gettime and prints ops/s and latency
+ * percentiles as one line of JSON.  With -r they go through io_uring, as
+ * the engine's uring backend sends them, so that the ring's own cost can
+ * be told from fio's.
  *
- * The file set is fio's: DIR/PREFIX0 .. DIR/PREFIX(N-1), given by full path
- * as fio gives them to the engine.  Files are picked at random (uniform,
- * with repeats, as fio's file_service_type=random), or in order (-s), or
- * each once in a random order (-u, a shuffle repeated every NRFILES ops).
+ * The file set is fio's: DIR/PREFIX0 .. DIR/PREFIX(N-1).  Encodes and
+ * opens by name name a file by an fd on DIR and its name, as the engine's
+ * fh_resolve=parent (-F: by DIR/NAME from AT_FDCWD, as fh_resolve=full).
+ * Files are picked at random (uniform, with repeats, as fio's
+ * file_service_type=random), or in order (-s), or each once in a random
+ * order (-u, a shuffle repeated every NRFILES ops).
  *
- * -o nop is the ring's floor: batches of DEPTH (-q) IORING_OP_NOP requests,
- * each batch submitted and waited for with one io_uring_enter, as fio's
- * uring backend does at that iodepth; an "operation" is one request and
- * its latency is its batch's.  DIR and NRFILES are then not used.
+ * -r: batches of DEPTH (-q) requests (NAME_TO_HANDLE_AT, OPEN_BY_HANDLE_AT
+ * or OPENAT, with the closes of the previous batch's fds), each batch
+ * submitted and waited for with one io_uring_enter, as fio's uring
+ * backend does at that iodepth; an "operation" is one request and its
+ * latency is its batch's.  -o nop is the ring's floor: batches of
+ * IORING_OP_NOP; DIR and NRFILES are then not used.
  *
- * usage: rawloop -o encode|open|openat|nop [-t SECONDS | -n OPS] [-s | -u]
- *                [-c] [-q DEPTH] [-p PREFIX] DIR NRFILES
+ * usage: rawloop -o encode|open|openat|nop [-r] [-t SECONDS | -n OPS]
+ *                [-s | -u] [-c] [-F] [-q DEPTH] [-p PREFIX] DIR NRFILES
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +36,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "fhandle_uring.h"
 
 enum op { OP_ENCODE, OP_OPEN, OP_OPENAT, OP_NOP, OP_COUNT };
 
@@ -45,6 +53,13 @@ struct handles {
 	unsigned char *arena;
 	size_t *off;
 	int mount_fd;
+};
+
+/* How encodes and openat name file i: a dirfd and a name. */
+struct names {
+	char **path;	/* DIR/NAME */
+	char **name;	/* NAME, or DIR/NAME with -F */
+	int dirfd;	/* an fd on DIR, or AT_FDCWD with -F */
 };
 
 static uint64_t now_ns(void)
@@ -98,26 +113,33 @@ static unsigned int *make_shuffle(unsigned int n)
 	return perm;
 }
 
-static char **make_paths(const char *dir, const char *prefix, unsigned int n)
+static void make_names(struct names *nm, const char *dir, const char *prefix,
+		       unsigned int n, bool full)
 {
-	char **paths = calloc(n, sizeof(*paths));
+	size_t skip = strlen(dir) + 1;
 	unsigned int i;
 
-	if (!paths)
+	nm->path = calloc(n, sizeof(*nm->path));
+	nm->name = calloc(n, sizeof(*nm->name));
+	if (!nm->path || !nm->name)
 		die("calloc", NULL);
-	for (i = 0; i < n; i++)
-		if (asprintf(&paths[i], "%s/%s%u", dir, prefix, i) < 0)
+	for (i = 0; i < n; i++) {
+		if (asprintf(&nm->path[i], "%s/%s%u", dir, prefix, i) < 0)
 			die("asprintf", NULL);
-	return paths;
+		nm->name[i] = full ? nm->path[i] : nm->path[i] + skip;
+	}
+	nm->dirfd = AT_FDCWD;
+	if (!full) {
+		nm->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (nm->dirfd < 0)
+			die("open", dir);
+	}
 }
 
 static void encode_all(struct handles *h, char **paths, unsigned int n,
 		       const char *dir)
 {
-	struct {
-		struct file_handle fh;
-		unsigned char bytes[MAX_HANDLE_SZ];
-	} buf;
+	struct fh_handle_buf buf;
 	size_t len, used = 0, cap = 4096;
 	unsigned int i;
 	int mount_id;
@@ -127,9 +149,8 @@ static void encode_all(struct handles *h, char **paths, unsigned int n,
 	if (!h->arena || !h->off)
 		die("malloc", NULL);
 	for (i = 0; i < n; i++) {
-		buf.fh.handle_bytes = MAX_HANDLE_SZ;
-		if (name_to_handle_at(AT_FDCWD, paths[i], &buf.fh, &mount_id,
-				      0))
+		if (name_to_handle_at(AT_FDCWD, paths[i], fh_handle_ready(&buf),
+				      &mount_id, AT_SYMLINK_FOLLOW))
 			die("name_to_handle_at", paths[i]);
 		len = (sizeof(buf.fh) + buf.fh.handle_bytes + 7) & ~(size_t)7;
 		if (used + len > cap) {
@@ -159,46 +180,50 @@ static void drop_caches(void)
 	close(fd);
 }
 
-static void do_op(enum op op, struct handles *h, char **paths, unsigned int i)
+static struct file_handle *handle_of(struct handles *h, unsigned int i)
 {
-	struct {
-		struct file_handle fh;
-		unsigned char bytes[MAX_HANDLE_SZ];
-	} buf;
+	return (struct file_handle *)(h->arena + h->off[i]);
+}
+
+static void do_op(enum op op, struct handles *h, struct names *nm,
+		  unsigned int i)
+{
+	struct fh_handle_buf buf;
 	int fd, mount_id;
 
 	switch (op) {
 	case OP_ENCODE:
-		buf.fh.handle_bytes = MAX_HANDLE_SZ;
-		if (name_to_handle_at(AT_FDCWD, paths[i], &buf.fh, &mount_id,
-				      0))
-			die("name_to_handle_at", paths[i]);
+		if (name_to_handle_at(nm->dirfd, nm->name[i],
+				      fh_handle_ready(&buf), &mount_id,
+				      AT_SYMLINK_FOLLOW))
+			die("name_to_handle_at", nm->path[i]);
 		return;
 	case OP_OPEN:
-		fd = open_by_handle_at(h->mount_fd, (struct file_handle *)
-				       (h->arena + h->off[i]), O_RDONLY);
+		fd = open_by_handle_at(h->mount_fd, handle_of(h, i), O_RDONLY);
 		if (fd < 0)
-			die("open_by_handle_at", paths[i]);
+			die("open_by_handle_at", nm->path[i]);
 		break;
 	default:
-		fd = openat(AT_FDCWD, paths[i], O_RDONLY);
+		fd = openat(nm->dirfd, nm->name[i], O_RDONLY);
 		if (fd < 0)
-			die("openat", paths[i]);
+			die("openat", nm->path[i]);
 		break;
 	}
 	if (close(fd))
-		die("close", paths[i]);
+		die("close", nm->path[i]);
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: rawloop -o encode|open|openat|nop "
-		"[-t SECONDS | -n OPS] [-s | -u] [-c] [-q DEPTH] [-p PREFIX] "
-		"DIR NRFILES\n"
+	fprintf(stderr, "usage: rawloop -o encode|open|openat|nop [-r] "
+		"[-t SECONDS | -n OPS] [-s | -u] [-c] [-F] [-q DEPTH] "
+		"[-p PREFIX] DIR NRFILES\n"
+		"  -r  through io_uring (-o nop always)\n"
 		"  -t  run for SECONDS (default 2)     -n  run OPS operations\n"
 		"  -s  files in order, not at random   -u  each file once, "
 		"shuffled\n  -c  drop dentry and inode caches first\n"
-		"  -q  io_uring NOPs per batch (-o nop; default 1)\n"
+		"  -F  name files DIR/NAME from AT_FDCWD, not by an fd on DIR\n"
+		"  -q  io_uring requests per batch (-r; default 1)\n"
 		"  -p  file name prefix (default \"f.\")\n");
 	exit(2);
 }
@@ -221,20 +246,30 @@ static bool sample(struct samples *s, uint64_t ns, unsigned int count)
 	       (!s->max_ops && s->end >= s->deadline);
 }
 
+/* The next file: at random, or the next in order or in the shuffle. */
+static unsigned int next_file(unsigned int *i, unsigned int nrfiles,
+			      int order, const unsigned int *perm)
+{
+	unsigned int f;
+
+	if (order == 'r')
+		return rnd() % nrfiles;
+	if (*i == nrfiles)
+		*i = 0;
+	f = perm ? perm[*i] : *i;
+	(*i)++;
+	return f;
+}
+
 static void syscall_loop(struct samples *s, enum op op, struct handles *h,
-			 char **paths, unsigned int nrfiles, int order,
+			 struct names *nm, unsigned int nrfiles, int order,
 			 const unsigned int *perm)
 {
 	uint64_t t0 = s->start;
 	unsigned int i = 0;
 
 	for (;;) {
-		if (order == 'r')
-			i = rnd() % nrfiles;
-		else if (i == nrfiles)
-			i = 0;
-		do_op(op, h, paths, perm ? perm[i] : i);
-		i++;
+		do_op(op, h, nm, next_file(&i, nrfiles, order, perm));
 		s->end = now_ns();
 		if (sample(s, s->end - t0, 1))
 			break;
@@ -242,43 +277,110 @@ static void syscall_loop(struct samples *s, enum op op, struct handles *h,
 	}
 }
 
-/* batches of DEPTH NOPs: one io_uring_enter submits and waits for each */
-static void nop_loop(struct samples *s, unsigned int depth)
+/* user_data of a close: the fd it closes has no file index */
+#define CLOSE_TAG	(1ULL << 63)
+
+/* The request of op on file f, into sqe. */
+static void prep_op(struct io_uring_sqe *sqe, enum op op, struct handles *h,
+		    struct names *nm, unsigned int f,
+		    struct fh_handle_buf *out, union fh_mount_id *mnt)
 {
-	struct io_uring ring;
+	switch (op) {
+	case OP_ENCODE:
+		fh_prep_name_to_handle(sqe, FHANDLE_OP_NAME_TO_HANDLE_AT,
+				       nm->dirfd, nm->name[f],
+				       fh_handle_ready(out), mnt,
+				       AT_SYMLINK_FOLLOW);
+		break;
+	case OP_OPEN:
+		fh_prep_open_by_handle(sqe, FHANDLE_OP_OPEN_BY_HANDLE_AT,
+				       h->mount_fd, handle_of(h, f), O_RDONLY);
+		break;
+	case OP_OPENAT:
+		io_uring_prep_openat(sqe, nm->dirfd, nm->name[f], O_RDONLY, 0);
+		break;
+	default:
+		io_uring_prep_nop(sqe);
+	}
+	io_uring_sqe_set_data64(sqe, f);
+}
+
+/* Reap a batch's CQEs: the fds its opens made into fds[]; how many. */
+static unsigned int reap(struct io_uring *ring, enum op op, struct names *nm,
+			 int *fds)
+{
 	struct io_uring_cqe *cqe;
+	unsigned int head, seen = 0, nfd = 0;
+	uint64_t ud;
+
+	io_uring_for_each_cqe(ring, head, cqe) {
+		ud = io_uring_cqe_get_data64(cqe);
+		seen++;
+		if (cqe->res < 0) {
+			errno = -cqe->res;
+			die(ud & CLOSE_TAG ? "IORING_OP_CLOSE" : op_names[op],
+			    nm && !(ud & CLOSE_TAG) ? nm->path[ud] : NULL);
+		}
+		if (!(ud & CLOSE_TAG) && (op == OP_OPEN || op == OP_OPENAT))
+			fds[nfd++] = cqe->res;
+	}
+	io_uring_cq_advance(ring, seen);
+	return nfd;
+}
+
+/*
+ * Batches of DEPTH requests: one io_uring_enter submits a batch, with the
+ * closes of the previous batch's fds, and waits for all of them.
+ */
+static void ring_loop(struct samples *s, enum op op, struct handles *h,
+		      struct names *nm, unsigned int nrfiles, int order,
+		      const unsigned int *perm, unsigned int depth)
+{
+	struct fh_handle_buf *out = calloc(depth, sizeof(*out));
+	union fh_mount_id *mnt = calloc(depth, sizeof(*mnt));
+	int *fds = calloc(depth, sizeof(*fds));
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
 	uint64_t t0 = s->start;
-	unsigned int i, head, seen;
+	unsigned int i, nfd = 0, next = 0;
 	int ret;
 
-	ret = io_uring_queue_init(depth, &ring, 0);
+	if (!out || !mnt || !fds)
+		die("calloc", NULL);
+	ret = io_uring_queue_init(2 * depth, &ring, 0);
 	if (ret < 0) {
 		errno = -ret;
 		die("io_uring_queue_init", NULL);
 	}
 	for (;;) {
+		for (i = 0; i < nfd; i++) {
+			sqe = io_uring_get_sqe(&ring);
+			io_uring_prep_close(sqe, fds[i]);
+			io_uring_sqe_set_data64(sqe, CLOSE_TAG);
+		}
 		for (i = 0; i < depth; i++)
-			io_uring_prep_nop(io_uring_get_sqe(&ring));
-		ret = io_uring_submit_and_wait(&ring, depth);
+			prep_op(io_uring_get_sqe(&ring), op, h, nm,
+				op == OP_NOP ? 0 :
+				next_file(&next, nrfiles, order, perm),
+				&out[i], &mnt[i]);
+		ret = io_uring_submit_and_wait(&ring, depth + nfd);
 		if (ret < 0) {
 			errno = -ret;
 			die("io_uring_submit_and_wait", NULL);
 		}
-		seen = 0;
-		io_uring_for_each_cqe(&ring, head, cqe) {
-			if (cqe->res < 0) {
-				errno = -cqe->res;
-				die("IORING_OP_NOP", NULL);
-			}
-			seen++;
-		}
-		io_uring_cq_advance(&ring, seen);
+		nfd = reap(&ring, op, op == OP_NOP ? NULL : nm, fds);
 		s->end = now_ns();
 		if (sample(s, s->end - t0, depth))
 			break;
 		t0 = s->end;
 	}
+	/* the last batch's fds, untimed */
+	for (i = 0; i < nfd; i++)
+		close(fds[i]);
 	io_uring_queue_exit(&ring);
+	free(out);
+	free(mnt);
+	free(fds);
 }
 
 int main(int argc, char **argv)
@@ -288,12 +390,13 @@ int main(int argc, char **argv)
 	struct samples s = { 0 };
 	unsigned int nrfiles, depth = 1;
 	int c, order = 'r', cold = 0;
+	bool ring = false, full = false;
 	unsigned int *perm = NULL;
 	enum op op = OP_OPEN;
 	struct handles h = { 0 };
-	char **paths = NULL;
+	struct names nm = { 0 };
 
-	while ((c = getopt(argc, argv, "o:t:n:sucq:p:")) != -1) {
+	while ((c = getopt(argc, argv, "o:rt:n:sucFq:p:")) != -1) {
 		switch (c) {
 		case 'o':
 			for (op = 0; op < OP_COUNT; op++)
@@ -314,6 +417,12 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			cold = 1;
+			break;
+		case 'r':
+			ring = true;
+			break;
+		case 'F':
+			full = true;
 			break;
 		case 'q':
 			depth = strtoul(optarg, NULL, 0);
@@ -337,10 +446,12 @@ int main(int argc, char **argv)
 	if (!nrfiles)
 		usage();
 
+	if (op == OP_NOP)
+		ring = true;
 	if (op != OP_NOP)
-		paths = make_paths(dir, prefix, nrfiles);
+		make_names(&nm, dir, prefix, nrfiles, full);
 	if (op == OP_OPEN)
-		encode_all(&h, paths, nrfiles, dir);
+		encode_all(&h, nm.path, nrfiles, dir);
 	if (order == 'u')
 		perm = make_shuffle(nrfiles);
 	if (cold)
@@ -356,17 +467,19 @@ int main(int argc, char **argv)
 
 	s.start = now_ns();
 	s.deadline = s.start + (uint64_t)(seconds * 1e9);
-	if (op == OP_NOP)
-		nop_loop(&s, depth);
+	if (ring)
+		ring_loop(&s, op, &h, &nm, nrfiles, order, perm, depth);
 	else
-		syscall_loop(&s, op, &h, paths, nrfiles, order, perm);
+		syscall_loop(&s, op, &h, &nm, nrfiles, order, perm);
 	elapsed = (s.end - s.start) / 1e9;
 	qsort(s.lat, s.n, sizeof(*s.lat), cmp_u32);
-	printf("{\"tool\": \"rawloop\", \"op\": \"%s\", \"files\": %u, "
+	printf("{\"tool\": \"rawloop\", \"op\": \"%s\", \"ring\": %d, "
+	       "\"names\": \"%s\", \"files\": %u, "
 	       "\"order\": \"%s\", \"cold\": %d, \"depth\": %u, \"ops\": %llu, "
 	       "\"seconds\": %.6f, \"ops_per_sec\": %.1f, \"mean_ns\": %.1f, "
 	       "\"p50_ns\": %u, \"p99_ns\": %u, \"p99_9_ns\": %u}\n",
-	       op_names[op], nrfiles, order == 's' ? "sequential" :
+	       op_names[op], ring, full ? "full" : "parent", nrfiles,
+	       order == 's' ? "sequential" :
 	       order == 'u' ? "shuffled" : "random", cold, depth,
 	       (unsigned long long)s.ops, elapsed, s.ops / elapsed,
 	       (double)s.sum / s.n, s.lat[(s.n - 1) * 50 / 100],
