@@ -1,164 +1,136 @@
 #!/usr/bin/env bash
-# make compare: the benchmark matrix of BENCHMARKS.md, from scratch.
+# make compare: every figure of BENCHMARKS.md, from scratch.
 #
-# 1. on the host (whose kernel lacks the io_uring opcodes): the engine's
-#    sync backend against fio's floor (rawloop + fio's null engine), fio's
-#    filestat and test/bench/rawloop on tmpfs and ext4, with the scale
-#    steps (1,000 and 100,000 files; 1,000,000 with --1m); the load is
-#    checked before the part and before every repeat (build/bench/results/
-#    host/load.tsv), and a part that was not quiet says so;
-# 2. in the kernel VM in exact mode (test/vm/run.sh --icount: guest time
-#    is one ns per instruction): the same matrix plus the uring backend
-#    at iodepth 1-64 on tmpfs, ext4 and xfs, then test/bench/exact.sh
-#    (instructions per operation, their split by layer from perf, the
-#    ring's NOP floor, and cold opens on a modelled disk);
-# 3. test/bench/report.py: tables, plots, summary.
+#   host  test/bench/host.sh on this machine's kernel (no opcodes): the
+#         engine's sync backend against fio's floor, 10 interleaved
+#         repeats, on tmpfs and on an ext4 of its own; the load is looked
+#         at before each repeat
+#   vm    in the kernel VM in exact mode (test/vm/run.sh --icount: one
+#         vCPU, one ns of guest time per instruction), one boot each:
+#         test/bench/warm.sh (the warm cost of each operation, with and
+#         without fio, and where it goes), test/bench/breakeven.sh on
+#         ext4 (and a part on xfs, and on a shallow queue); then the key
+#         thread-against-ring cells on 2 vCPUs without icount (ratios
+#         within one run, 3 repeats)
+#   nfs   test/nfs/bench.sh: nfs-ganesha's handle calls, captured and
+#         replayed
 #
-# Results: build/bench/results/{host,vm}/json/*.json (fio's JSON of every
-# run), tables.md, summary.csv, *.png.  After a run (not --quick or
-# --no-doc) the tables, summary and plots are copied to test/bench/results/
-# and the tables of BENCHMARKS.md rewritten, from the results of both
-# parts (a --part run keeps the other part's results of an earlier run).
+# Each part writes build/bench/results/PART/ and, unless --quick, replaces
+# test/bench/results/PART/ (the raw results, one line of JSON a run) with
+# it; then test/bench/report.py draws the plots and rewrites BENCHMARKS.md
+# from every part's committed results.
 #
-# usage: test/bench/compare.sh [--1m] [--part host|vm] [--quick] [--no-doc]
-#   --part host (or --host-only), --part vm (or --vm-only): one part only
-# The same as variables for make compare: FHANDLE_BENCH_1M=1,
-# PART=host|vm (or FHANDLE_BENCH_ONLY), FHANDLE_BENCH_QUICK=1;
+# usage: test/bench/compare.sh [--part host|vm|nfs] [--quick]
+# As variables of make compare: PART=host|vm|nfs, FHANDLE_BENCH_QUICK=1;
 # FHANDLE_BENCH_KERNEL=BZIMAGE boots that kernel instead of kernel/build.sh's.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 
-big=${FHANDLE_BENCH_1M:-0} only=${PART:-${FHANDLE_BENCH_ONLY:-}}
-quick=${FHANDLE_BENCH_QUICK:-0} doc=1
+only=${PART:-} quick=${FHANDLE_BENCH_QUICK:-0}
 while [ $# -gt 0 ]; do
 	case $1 in
-	--1m) big=1 ;;
-	--host-only) only=host ;;
-	--vm-only) only=vm ;;
 	--part) only=${2:-}; shift ;;
 	--part=*) only=${1#*=} ;;
 	--quick) quick=1 ;;
-	--no-doc) doc=0 ;;
-	*) sed -n '/^# usage/,/^# FHANDLE_BENCH_KERNEL/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '/^# usage/,/^# FHANDLE_BENCH_KERNEL/s/^# \{0,1\}//p' "$0" >&2
+	   exit 2 ;;
 	esac
 	shift
 done
-
 case $only in
-""|host|vm) ;;
-*) echo "compare: --part (PART) must be host or vm, not '$only'" >&2; exit 2 ;;
+""|host|vm|nfs) ;;
+*) echo "compare: --part (PART) must be host, vm or nfs, not '$only'" >&2
+   exit 2 ;;
 esac
+want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 
 say() { printf 'compare: %s\n' "$*"; }
 t0=$(date +%s)
-
-bash test/need-pkgs.sh gnuplot-nox jq bc time fio e2fsprogs dmsetup \
-	linux-perf xfsprogs || exit 1
-[ -f build/fhandle.so ] || { say "build/fhandle.so missing: run make"; exit 2; }
-mkdir -p build/bench
-make -s build/bench/rawloop || exit 1
-
+bash test/need-pkgs.sh gnuplot-nox jq fio e2fsprogs xfsprogs linux-perf \
+	python3 || exit 1
+make -s all || exit 1
 results=$top/build/bench/results
-# A part replaces its own results only: `make compare PART=host` on a
-# quiet machine adds the host's tables to the VM's of an earlier run.
-for part in host vm; do
-	[ -z "$only" ] || [ "$only" = $part ] && rm -rf "${results:?}/$part"
-done
-mkdir -p "$results"
 status=0
 
-# VM runs are 0.2 s of guest time: 200 million instructions each
-reps=3 runtime=1 scale="1000 100000" vm_runtime=0.2 cold=20000 vm_cold=2000
-exact_args=""
-[ "$big" = 1 ] && scale="$scale 1000000"
-if [ "$quick" = 1 ]; then
-	reps=1 scale=1000 cold=2000 vm_cold=1000
-	exact_args="--ops 10000 --disk-files 256 --delays 1"
-fi
-
-# The host's ext4: a fresh one on a loop device backed by tmpfs, not the
-# root disk, which other work shares and which is mounted with `discard`
-# (there, removing 100,000 files took minutes).  Enough inodes for 1M.
+# The host's ext4: on a loop device backed by tmpfs, not the root disk
+# that other work shares
 ext4_mnt= ext4_img=
 ext4_cleanup() {
 	[ -n "$ext4_mnt" ] && { umount "$ext4_mnt"; rmdir "$ext4_mnt"; }
 	[ -n "$ext4_img" ] && rm -f "$ext4_img"
+	ext4_mnt= ext4_img=
 }
 trap ext4_cleanup EXIT
-ext4_setup() {
+
+part_host() {
+	local reps=10 runtime=1
+	[ "$quick" = 1 ] && reps=2 runtime=0.2
 	ext4_img=$(mktemp /dev/shm/fhandle-bench-ext4.XXXXXX) &&
-	truncate -s 8G "$ext4_img" &&
-	mkfs.ext4 -q -F -N 1200000 -E nodiscard "$ext4_img" &&
-	ext4_mnt=$(mktemp -d /tmp/fhandle-bench-ext4.XXXXXX) &&
-	mount -o loop "$ext4_img" "$ext4_mnt"
+		truncate -s 1G "$ext4_img" &&
+		mkfs.ext4 -q -F -E nodiscard "$ext4_img" &&
+		ext4_mnt=$(mktemp -d /tmp/fhandle-bench-ext4.XXXXXX) &&
+		mount -o loop "$ext4_img" "$ext4_mnt" ||
+		{ say "cannot make the loop-mounted ext4"; return 1; }
+	bash test/bench/host.sh --out "$results/host" --reps "$reps" \
+		--runtime "$runtime" tmpfs=/dev/shm ext4="$ext4_mnt"
+	local rc=$?
+	ext4_cleanup
+	if awk -F'\t' '$3 > 10 { bad = 1 } END { exit !bad }' "$results/host/load.tsv"; then
+		say "WARNING: the host was not quiet (CPUs more than 10% busy" \
+			"before some repeats: $results/host/load.tsv)"
+	fi
+	return $rc
 }
 
-if [ "$only" != vm ]; then
-	say "host part: $(uname -r), sync backend and peers on tmpfs and ext4"
-	mkdir -p "$results/host"
-	# a first look at the load: what else runs shows in every figure
-	out=$results/host
-	# shellcheck source=test/bench/load.sh
-	. test/bench/load.sh
-	progress() { say "$*"; }
-	load_check "the host part"
-	if ! ext4_setup; then
-		say "cannot make the loop-mounted ext4"
-		exit 1
-	fi
-	bash test/bench/matrix.sh --where host --out "$results/host" \
-		--reps "$reps" --runtime "$runtime" --cold-files "$cold" \
-		--scale "$scale" tmpfs=/dev/shm ext4="$ext4_mnt" || status=1
-	ext4_cleanup
-	ext4_mnt= ext4_img=
-	if awk -F'\t' '$3 > 10 { bad = 1 } END { exit !bad }' "$results/host/load.tsv"; then
-		say "WARNING: the host was not quiet during the host part (CPUs" \
-			"more than 10% busy before some runs: $results/host/load.tsv);" \
-			"its figures are not the quiet machine's"
-	fi
-fi
+# vm_run OUT ARGS... -- CMD: one VM boot
+vm_run() {
+	local args=()
+	while [ "$1" != -- ]; do args+=("$1"); shift; done
+	shift
+	[ -n "${FHANDLE_BENCH_KERNEL:-}" ] && args+=(--kernel "$FHANDLE_BENCH_KERNEL")
+	FHANDLE_VM_MEM=${FHANDLE_VM_MEM:-3072} bash test/vm/run.sh \
+		--timeout 14400 --out "$results/vm" "${args[@]}" -c "$1" ||
+		{ say "VM part failed: $1"; return 1; }
+}
 
-if [ "$only" != host ]; then
-	say "VM part, exact mode (icount: one ns per instruction): the matrix" \
-		"on tmpfs, ext4 and xfs, then test/bench/exact.sh"
-	mkdir -p "$results/vm"
-	# three VMs, each from a fresh boot: the matrix, exact.sh's warm
-	# cells, its modelled disk (the committed figures came from the same)
-	fscmd="fs=(); for d in \$FHANDLE_SCRATCH; do fs+=(\"\$(basename \$d)=\$d\"); done;"
-	vmcmds=(
-		"$fscmd bash test/bench/matrix.sh --where vm --out \"\$FHANDLE_OUT\" --backends 'sync uring' --reps 1 --runtime $vm_runtime --filestat-loops 10 --cold-files $vm_cold --sections 'peers qd depth abspath cold' \"\${fs[@]}\""
-		"bash test/bench/exact.sh --out \"\$FHANDLE_OUT/exact\" --sections warm $exact_args"
-		"bash test/bench/exact.sh --out \"\$FHANDLE_OUT/exact\" --sections disk $exact_args"
-	)
-	kernel=()
-	[ -n "${FHANDLE_BENCH_KERNEL:-}" ] && kernel=(--kernel "$FHANDLE_BENCH_KERNEL")
-	for vmcmd in "${vmcmds[@]}"; do
-		FHANDLE_VM_DISK_MB=${FHANDLE_VM_DISK_MB:-2048} \
-		bash test/vm/run.sh --icount "${kernel[@]}" --timeout 5400 \
-			--out "$results/vm" -c "$vmcmd" ||
-			{ say "VM part failed: $vmcmd"; status=1; }
-	done
-fi
+part_vm() {
+	local be=test/bench/breakeven.sh sweep rc=0
+	local full="--files 4096 --stride 32 --reps 2" smp="--reps 3"
+	[ "$quick" = 1 ] &&
+		full="--files 256 --stride 32 --reps 1 --lat-us '100 1000' --miss '0 0.5 1' --ring '1 16' --pool '1 16'" \
+		smp="--reps 1"
+	vm_run --icount -- "bash test/bench/warm.sh --out \"\$FHANDLE_OUT/warm\" $([ "$quick" = 1 ] && echo '--ops 20000 --fio-ops 5000 --reps 1')" || rc=1
+	sweep="bash $be --out \"\$FHANDLE_OUT/breakeven\" --fs ext4 --iowq 64,64 $full &&
+		bash $be --out \"\$FHANDLE_OUT/breakeven\" --fs xfs --ops open $full &&
+		bash $be --out \"\$FHANDLE_OUT/breakeven\" --fs ext4 --qcap 4 --lat-us '1000 5000' --miss '0.1 1' --ops open --tag shallow $full"
+	vm_run --icount -- "$sweep" || rc=1
+	FHANDLE_VM_SMP=2 vm_run -- "bash $be --out \"\$FHANDLE_OUT/smp2\" --fs ext4 --lat-us '100 1000' --miss 1 --ops 'open encode' --ring '16 64' --pool '1 16 64' --tag smp2 $smp" || rc=1
+	return $rc
+}
 
-say "report"
-args=("$results")
-# Every run but a quick one replaces the committed tables, plots and
-# summary, from what build/bench/results holds: this part's new results
-# and the other part's from an earlier run.
-if [ "$quick" = 1 ]; then
-	doc=0
-	say "a quick run: test/bench/results and BENCHMARKS.md stay as they are"
-elif [ "$doc" = 1 ] && { [ ! -s "$results/vm/cases.tsv" ] ||
-			[ ! -s "$results/vm/exact/cases.tsv" ]; }; then
-	# the committed VM tables would be emptied
-	doc=0
-	say "no VM results in $results/vm (make compare PART=vm makes them):" \
-		"test/bench/results and BENCHMARKS.md stay as they are"
+for part in host vm nfs; do
+	want "$part" || continue
+	rm -rf "${results:?}/$part"
+	mkdir -p "$results/$part"
+	say "$part part"
+	case $part in
+	host) part_host || status=1 ;;
+	vm) part_vm || status=1 ;;
+	nfs) bash test/nfs/bench.sh --out "$results/nfs" || status=1 ;;
+	esac
+	if [ "$quick" = 1 ]; then
+		say "a quick run: test/bench/results and BENCHMARKS.md stay as they are"
+	elif [ $status = 0 ]; then
+		rm -rf "test/bench/results/$part"
+		cp -r "$results/$part" "test/bench/results/$part"
+		find "test/bench/results/$part" -name last.err -delete
+	fi
+done
+
+if [ "$quick" != 1 ] && [ $status = 0 ]; then
+	say "report"
+	python3 test/bench/report.py --plots || status=1
 fi
-[ "$doc" = 1 ] && args+=(--copy "$top/test/bench/results")
-[ "$doc" = 1 ] && [ -f BENCHMARKS.md ] && args+=(--doc "$top/BENCHMARKS.md")
-/usr/bin/python3 test/bench/report.py "${args[@]}" || status=1
-say "done in $(( $(date +%s) - t0 )) s; results in $results," \
-	"tables in $results/tables.md"
+say "done in $(( $(date +%s) - t0 )) s"
 exit $status

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Exact mode repeats: one small cell of the exact matrix (encode, sync
-# backend, 1,000 files on tmpfs, 20,000 operations) run twice in each of
-# two VMs booted with `test/vm/run.sh --icount`; all four ops/s must agree
-# within 0.5%.  Plus the error paths of --icount and of exact.sh.
-# About a minute on a quiet host.  Prints `N passed, N failed, N skipped`.
+# Exact mode repeats: two cells of test/bench/rawloop on a warm tmpfs set
+# in the VM (encode as syscalls, openat through the ring at depth 16,
+# 100,000 operations each), run twice in each of two VMs booted with
+# `test/vm/run.sh --icount`: the four figures of a cell must agree within
+# 0.5%, on a measure whose step is one nanosecond of a 100,000-operation
+# span (a millionth of a per cent of an operation).  Plus the error paths
+# of --icount and of the benchmark scripts' arguments.  About two minutes
+# on a quiet host.  Prints `N passed, N failed, N skipped`.
 #
 # The kernel: FHANDLE_VM_KERNEL, else FHANDLE_BENCH_KERNEL, else
 # kernel/build.sh's (built once, cached).
@@ -34,14 +37,20 @@ FHANDLE_VM_ACCEL=kvm bash test/vm/run.sh --icount -c true >"$work/u2" 2>&1
 rc=$?
 check "--icount with KVM: status 2 (got $rc)" test $rc = 2
 check "--icount with KVM: says why" grep -q -- "--icount needs TCG" "$work/u2"
-bash test/bench/exact.sh --out "$work/x" --ops many >"$work/u3" 2>&1
+for script in warm breakeven; do
+	bash test/bench/$script.sh --out "$work/x" --reps >"$work/u3" 2>&1
+	rc=$?
+	check "$script.sh --reps (no value): status 2 (got $rc)" test $rc = 2
+	check "$script.sh --reps: named" grep -q -- "--reps needs a value" "$work/u3"
+	bash test/bench/$script.sh --bogus x >"$work/u4" 2>&1
+	rc=$?
+	check "$script.sh --bogus: status 2, usage (got $rc)" \
+		bash -c "test $rc = 2 && grep -q '^usage: $script.sh' '$work/u4'"
+done
+build/bench/rawloop -o open -q 0 x 1 >"$work/u5" 2>&1
 rc=$?
-check "exact.sh --ops many: status 2 (got $rc)" test $rc = 2
-check "exact.sh --ops many: named" grep -q "'many' is not a whole number" "$work/u3"
-bash test/bench/exact.sh --bogus >"$work/u4" 2>&1
-rc=$?
-check "exact.sh --bogus: status 2, named (got $rc)" \
-	bash -c "test $rc = 2 && grep -q \"unknown argument '--bogus'\" '$work/u4'"
+check "rawloop -q 0: status 2 (got $rc)" test $rc = 2
+check "rawloop -q 0: named" grep -q "'0' is not a number from 1 to 4096" "$work/u5"
 
 # --- the cell, twice in each of two VMs -------------------------------------
 kernel=${FHANDLE_VM_KERNEL:-${FHANDLE_BENCH_KERNEL:-}}
@@ -53,10 +62,15 @@ if [ -z "$kernel" ] || [ ! -f "$kernel" ]; then
 	fail=$((fail + 1))
 	finish
 fi
-make -s engine >/dev/null && mkdir -p build/bench &&
-	make -s build/bench/rawloop ||
+make -s build/bench/rawloop >/dev/null ||
 	{ echo "FAIL: cannot build the engine and rawloop"; fail=$((fail + 1)); finish; }
-cell='for r in 1 2; do bash test/bench/exact.sh --out "$FHANDLE_OUT/r$r" --sections warm --ops 20000 --cell encode/sync/1 || exit 1; done'
+cell='d=$(mktemp -d /mnt/tmpfs/exact.XXXXXX) &&
+	for i in $(seq 0 999); do : >"$d/f.$i"; done &&
+	for r in 1 2; do
+		build/bench/rawloop -o encode -u -n 100000 "$d" 1000 &&
+		build/bench/rawloop -o openat -r -q 16 -u -n 100000 "$d" 1000 ||
+		exit 1
+	done >"$FHANDLE_OUT/cells.jsonl"'
 for boot in 1 2; do
 	bash test/vm/run.sh --icount --kernel "$kernel" --timeout 600 \
 		--out "$work/b$boot" -c "$cell" >"$work/b$boot.log" 2>&1
@@ -64,15 +78,17 @@ for boot in 1 2; do
 	check "boot $boot: the cell ran twice (status $rc)" test $rc = 0
 	[ $rc = 0 ] || sed 's/^/      | /' "$work/b$boot.log" | tail -n 15
 done
-vals=()
-for f in "$work"/b?/r?/json/warm-tmpfs-encode-sync-qd1.json; do
-	[ -f "$f" ] && vals+=("$(jq '.jobs[0].read.iops' "$f")")
+for op in encode openat; do
+	vals=()
+	for f in "$work"/b?/cells.jsonl; do
+		[ -f "$f" ] && vals+=($(jq -r "select(.op == \"$op\") | .ns_per_op" "$f"))
+	done
+	echo "      $op: ns (= instructions) per operation of the four runs: ${vals[*]}"
+	check "$op: four results" test ${#vals[@]} = 4
+	check "$op: identical within 0.5% (max/min - 1)" awk -v l="${vals[*]}" 'BEGIN {
+		n = split(l, v, " "); lo = hi = v[1]
+		for (i = 2; i <= n; i++) { if (v[i] < lo) lo = v[i]; if (v[i] > hi) hi = v[i] }
+		printf "      spread %.4f%%\n", (hi / lo - 1) * 100
+		exit !(n == 4 && lo > 0 && hi / lo - 1 <= 0.005) }'
 done
-echo "      ops/s of the four runs: ${vals[*]}"
-check "four results" test ${#vals[@]} = 4
-check "identical within 0.5% (max/min - 1)" awk -v l="${vals[*]}" 'BEGIN {
-	n = split(l, v, " "); lo = hi = v[1]
-	for (i = 2; i <= n; i++) { if (v[i] < lo) lo = v[i]; if (v[i] > hi) hi = v[i] }
-	printf "      spread %.3f%%\n", (hi / lo - 1) * 100
-	exit !(n == 4 && lo > 0 && hi / lo - 1 <= 0.005) }'
 finish

@@ -1,4 +1,4 @@
-# Sourced by test/bench/matrix.sh and compare.sh: is the machine quiet?
+# Sourced by test/bench/host.sh: is the machine quiet?
 # Needs $out (where load.tsv goes) and a progress function.
 
 # idle and total jiffies of all CPUs

@@ -96,6 +96,10 @@ struct run {
 	uint32_t *lat;			/* a latency per operation */
 	uint64_t cap;
 	atomic_uint_fast64_t n;
+	/* the threads start together; the last to finish stamps the end */
+	pthread_barrier_t go;
+	atomic_uint running;
+	uint64_t end, end_idle;
 };
 
 static uint64_t now_ns(void)
@@ -106,13 +110,30 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* CPU time of every thread of the process, io_uring's included. */
-static uint64_t cpu_ns(void)
+/*
+ * The CPUs' idle time so far, in ns, and their number: the sum of the
+ * .idle_sleeptime and .iowait_sleeptime of /proc/timer_list (the nohz
+ * idle accounting; root only), or 0 CPUs without it.
+ */
+static uint64_t idle_ns(unsigned int *ncpu)
 {
-	struct timespec ts;
+	unsigned long long v, sum = 0;
+	char line[256];
+	FILE *f = fopen("/proc/timer_list", "re");
 
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	*ncpu = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " .idle_sleeptime : %llu", &v) == 1) {
+			sum += v;
+			(*ncpu)++;
+		} else if (sscanf(line, " .iowait_sleeptime: %llu", &v) == 1) {
+			sum += v;
+		}
+	}
+	fclose(f);
+	return sum;
 }
 
 static void die(const char *what, const char *path)
@@ -128,9 +149,12 @@ static void die_res(const char *what, const char *path, int res)
 	die(what, path);
 }
 
-/* xorshift64*: cheap enough not to show up next to a syscall */
+/* xorshift64*: cheap enough not to show up next to a syscall (the state
+ * is the seed mixed, never 0) */
 static uint64_t rnd(uint64_t *state)
 {
+	if (!*state)
+		*state = 0x9e3779b97f4a7c15ULL;
 	*state ^= *state >> 12;
 	*state ^= *state << 25;
 	*state ^= *state >> 27;
@@ -212,11 +236,16 @@ static void encode_all(struct fileset *fs, unsigned int n)
 	}
 }
 
-static void drop_caches(void)
+/*
+ * syncfs, not sync: a global sync also waits for the VM's other
+ * filesystems, whose host-served writes take any number of guest ticks
+ * under icount
+ */
+static void drop_caches(int dirfd)
 {
 	int fd;
 
-	sync();
+	syncfs(dirfd);
 	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, "3", 1) != 1)
 		die("drop_caches", "/proc/sys/vm/drop_caches");
@@ -328,6 +357,17 @@ struct worker {
 	pthread_t tid;
 };
 
+/* The last thread to finish: when, and the CPU spent by then. */
+static void finished(struct run *r)
+{
+	unsigned int ncpu;
+
+	if (atomic_fetch_sub(&r->running, 1) == 1) {
+		r->end = now_ns();
+		r->end_idle = idle_ns(&ncpu);
+	}
+}
+
 static void *syscall_worker(void *arg)
 {
 	struct worker *w = arg;
@@ -335,11 +375,13 @@ static void *syscall_worker(void *arg)
 	uint64_t t0;
 	long f;
 
+	pthread_barrier_wait(&w->run->go);
 	while ((f = next_file(w->run, &w->rstate)) >= 0) {
 		t0 = now_ns();
 		do_op(w->run->cfg, w->run->fs, (unsigned int)f, buf);
 		sample(w->run, now_ns() - t0);
 	}
+	finished(w->run);
 	return NULL;
 }
 
@@ -571,7 +613,7 @@ static void parse_args(struct config *cfg, int argc, char **argv)
 		case 't': cfg->seconds = atof(optarg); break;
 		case 'n': cfg->max_ops = strtoull(optarg, NULL, 0); break;
 		case 's': case 'u': cfg->order = c; break;
-		case 'S': cfg->seed = strtoull(optarg, NULL, 0) | 1; break;
+		case 'S': cfg->seed = strtoull(optarg, NULL, 0); break;
 		case 'c': cfg->cold = true; break;
 		case 'm': cfg->miss = atof(optarg); break;
 		case 'k': cfg->stride = parse_uint(optarg, 1, 1U << 20); break;
@@ -624,8 +666,13 @@ static void samples_init(struct run *r)
 		die("malloc", NULL);
 }
 
+/*
+ * span: first operation to last; busy: what the CPUs ran meanwhile (every
+ * CPU's span less its idle time: io-wq workers, interrupts and deferred
+ * work included, idle excluded), or 0 where that is not known
+ */
 static void report(const struct config *cfg, struct run *r, uint64_t span,
-		   uint64_t cpu, uint64_t reads)
+		   uint64_t busy, uint64_t reads)
 {
 	uint64_t ops = atomic_load(&r->n), n = ops < r->cap ? ops : r->cap;
 	uint64_t sum = 0, i;
@@ -644,7 +691,8 @@ static void report(const struct config *cfg, struct run *r, uint64_t span,
 	       "\"files\": %u, \"stride\": %u, \"order\": \"%s\", "
 	       "\"cold\": %d, \"miss\": %.4f, \"seed\": %llu, "
 	       "\"ops\": %llu, \"seconds\": %.9f, \"ops_per_sec\": %.1f, "
-	       "\"ns_per_op\": %.2f, \"cpu_ns\": %llu, \"cpu_ns_per_op\": %.2f, "
+	       "\"ns_per_op\": %.2f, \"busy_ns\": %llu, "
+	       "\"busy_ns_per_op\": %.2f, "
 	       "\"reads\": %llu, \"reads_per_op\": %.4f, \"mean_ns\": %.1f, "
 	       "\"p50_ns\": %u, \"p99_ns\": %u, \"p99_9_ns\": %u}\n",
 	       op_names[cfg->op], cfg->ring, cfg->ring ? cfg->depth : 1,
@@ -653,8 +701,8 @@ static void report(const struct config *cfg, struct run *r, uint64_t span,
 	       cfg->order == 'u' ? "shuffled" : "random", cfg->cold,
 	       cfg->cold ? cfg->miss : 0.0, (unsigned long long)cfg->seed,
 	       (unsigned long long)ops, span / 1e9, ops / (span / 1e9),
-	       (double)span / ops, (unsigned long long)cpu,
-	       (double)cpu / ops, (unsigned long long)reads,
+	       (double)span / ops, (unsigned long long)busy,
+	       (double)busy / ops, (unsigned long long)reads,
 	       (double)reads / ops, n ? (double)sum / n : 0.0,
 	       p50, p99, p999);
 }
@@ -663,15 +711,15 @@ int main(int argc, char **argv)
 {
 	struct config cfg = {
 		.op = OP_OPEN, .order = 'r', .depth = 1, .threads = 1,
-		.stride = 1, .seconds = 2, .miss = 1, .seed = 0x9e3779b97f4a7c15ULL,
+		.stride = 1, .seconds = 2, .miss = 1, .seed = 1,
 		.prefix = "f.",
 	};
 	struct fileset fs = { .dirfd = -1, .at = AT_FDCWD };
 	struct run r = { .cfg = &cfg, .fs = &fs };
 	struct io_uring ring;
 	struct worker *w;
-	uint64_t t0, t1, c0, c1, rd0, rd1;
-	unsigned int i, nw;
+	uint64_t t0, t1, i0, rd0, rd1;
+	unsigned int i, nw, ncpu;
 
 	parse_args(&cfg, argc, argv);
 	if (cfg.op != OP_NOP)
@@ -683,8 +731,10 @@ int main(int argc, char **argv)
 	if (cfg.ring)
 		ring_setup(&ring, &cfg);
 	if (cfg.cold) {
-		drop_caches();
+		drop_caches(fs.dirfd);
 		prewarm(&fs, &cfg);
+		/* nothing of the set's to write back inside the timed phase */
+		syncfs(fs.dirfd);
 	}
 	nw = cfg.ring ? 1 : cfg.threads;
 	w = calloc(nw, sizeof(*w));
@@ -695,26 +745,30 @@ int main(int argc, char **argv)
 		w[i].rstate = cfg.seed + i;
 	}
 	samples_init(&r);
+	/* the pool's threads exist before the timed phase begins */
+	if (pthread_barrier_init(&r.go, NULL, nw))
+		die("pthread_barrier_init", NULL);
+	atomic_store(&r.running, nw);
+	for (i = 1; i < nw; i++)
+		if (pthread_create(&w[i].tid, NULL, syscall_worker, &w[i]))
+			die("pthread_create", NULL);
 	rd0 = device_reads(cfg.blockdev);
-	c0 = cpu_ns();
+	i0 = idle_ns(&ncpu);
 	t0 = now_ns();
 	r.deadline = t0 + (uint64_t)(cfg.seconds * 1e9);
 	if (cfg.ring) {
 		ring_loop(&r, &ring);
+		finished(&r);
 	} else {
-		for (i = 1; i < nw; i++)
-			if (pthread_create(&w[i].tid, NULL, syscall_worker,
-					   &w[i]))
-				die("pthread_create", NULL);
 		syscall_worker(&w[0]);
-		for (i = 1; i < nw; i++)
-			pthread_join(w[i].tid, NULL);
 	}
-	t1 = now_ns();
-	c1 = cpu_ns();
+	for (i = 1; i < nw; i++)
+		pthread_join(w[i].tid, NULL);
+	t1 = r.end;
 	rd1 = device_reads(cfg.blockdev);
 	if (cfg.ring)
 		io_uring_queue_exit(&ring);
-	report(&cfg, &r, t1 - t0, c1 - c0, rd1 - rd0);
+	report(&cfg, &r, t1 - t0, ncpu ? ncpu * (t1 - t0) -
+	       (r.end_idle - i0) : 0, rd1 - rd0);
 	return 0;
 }

@@ -1,861 +1,490 @@
 #!/usr/bin/python3
-"""Tables and plots of a `make compare` results folder.
+"""BENCHMARKS.md from the committed results of `make compare`.
 
-usage: report.py RESULTS [--doc BENCHMARKS.md] [--copy DIR]
+usage: report.py [--results DIR] [--template FILE] [--doc FILE]
+                 [--plots] [--check] [--positions]
 
-RESULTS holds one folder per machine (host/, vm/), each with the cases.tsv
-and json/ that test/bench/matrix.sh wrote (host/load.tsv: the load seen
-before each repeat), and vm/exact/ with test/bench/exact.sh's cases.tsv,
-json/ and perf/.  Writes RESULTS/summary.csv (one
-line per run), RESULTS/tables.md, RESULTS/*.png (gnuplot); --doc rewrites
-the tables between <!-- bench:NAME --> and <!-- /bench:NAME --> in a
-markdown file; --copy copies tables.md, summary.csv and the PNGs to DIR.
-Every ratio is between runs of one compare run on one machine.
+Every number the prose of BENCHMARKS.md states is computed here from the
+raw results in DIR (test/bench/results: one line of JSON per run), and
+put in the prose through the template (test/bench/BENCHMARKS.md.in):
+{{name}} is a value or a table, {{plot:name}} a plot.  A name the report
+does not know fails it.  Without --check the document is written; with
+--check it is compared with the committed one, and any difference (a
+number edited by hand, a result changed without the document) fails.
+--plots draws the plots (gnuplot) into DIR; --positions lists where each
+value stands in the document (line, column, name), for the test that
+edits one.
 """
-import csv
+import argparse
 import json
+import math
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 
-QDS = [1, 4, 16, 64]
-TCG_NOTE = ("VM figures are instruction counted (test/vm/run.sh --icount: "
-            "guest time is one ns per guest instruction), so a VM ops/s is "
-            "1e9 / instructions per operation and repeats exactly; it is not "
-            "comparable with the host's ops/s.")
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+# --------------------------------------------------------------- helpers
 
 
-def load(results):
-    runs = []
-    for where in sorted(os.listdir(results)):
-        tsv = os.path.join(results, where, "cases.tsv")
-        if not os.path.isfile(tsv):
-            continue
-        with open(tsv) as f:
-            for row in csv.DictReader(f, delimiter="\t"):
-                # extra "FILE:I": job I of FILE.json (a sweep of one fio run)
-                name, job = row["id"], None
-                if row.get("extra") and ":" in row["extra"]:
-                    name, job = row["extra"].rsplit(":", 1)
-                path = os.path.join(results, where, "json", name + ".json")
-                try:
-                    with open(path) as jf:
-                        data = json.load(jf)
-                except (OSError, ValueError):
-                    continue
-                if job is not None:
-                    data = dict(data, jobs=[data["jobs"][int(job)]])
-                row.update(metrics(data))
-                for k in ("qd", "depth", "nrfiles", "rep"):
-                    row[k] = int(row[k])
-                runs.append(row)
-    return runs
+def load_jsonl(path):
+    rows = []
+    if not os.path.isfile(path):
+        return rows
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                rows.append(json.loads(line))
+    return rows
 
 
-def metrics(d):
-    if d.get("tool") == "rawloop":
-        return {"ops": d["ops_per_sec"], "p50": d["p50_ns"],
-                "p99": d["p99_ns"], "p999": d["p99_9_ns"],
-                "mean": d["mean_ns"], "n": d["ops"]}
-    if d.get("tool") == "scale":
-        return {"scale": d}
-    r = d["jobs"][0]["read"]
-    lat = r["lat_ns"] if r["lat_ns"].get("N") else r["clat_ns"]
-    pct = lat.get("percentile", {})
-    return {"ops": r["iops"], "p50": pct.get("50.000000", 0),
-            "p99": pct.get("99.000000", 0), "p999": pct.get("99.900000", 0),
-            "mean": lat.get("mean", 0), "n": lat.get("N", 0)}
+def pick(rows, **kw):
+    return [r for r in rows if all(r.get(k) == v for k, v in kw.items())]
 
 
-def pick(runs, **kw):
-    return [r for r in runs if all(r.get(k) == v for k, v in kw.items())]
+def one(rows, **kw):
+    """the mean of the matching runs (the repeats of one cell)"""
+    sel = pick(rows, **kw)
+    if not sel:
+        raise KeyError(f"no run with {kw}")
+    return sel
 
 
-def med(runs, key):
-    vals = [r[key] for r in runs if key in r]
-    return statistics.median(vals) if vals else None
+def mean_of(sel, key):
+    return statistics.fmean(r[key] for r in sel)
 
 
-def kops(v):
-    return "–" if v is None else f"{v / 1000:.1f}k"
+def spread(sel, key):
+    """(max - min) / mean of the repeats of a cell"""
+    vals = [r[key] for r in sel]
+    m = statistics.fmean(vals)
+    return (max(vals) - min(vals)) / m if m else 0.0
 
 
-def us(v):
-    return "–" if v is None else f"{v / 1000:.2f}"
+def group(rows, *keys):
+    out = {}
+    for r in rows:
+        out.setdefault(tuple(r.get(k) for k in keys), []).append(r)
+    return out
 
 
-def ratio(a, b):
-    return None if a is None or not b else a / b
+def fmt_int(v):
+    return f"{v:,.0f}"
 
 
-def fmt_r(v):
-    return "–" if v is None else f"{v:.2f}"
+def fmt_k(v):
+    """ops/s as fio prints them: 1.2k, 35.0k, 216k"""
+    if v >= 100000:
+        return f"{v / 1000:.0f}k"
+    if v >= 1000:
+        return f"{v / 1000:.1f}k"
+    return f"{v:.0f}"
+
+
+def fmt_x(v):
+    return f"{v:.2f}×"
+
+
+def fmt_pct(v, digits=1):
+    return f"{100 * v:.{digits}f}%"
+
+
+def fmt_us(ns):
+    us = ns / 1000
+    if us >= 100:
+        return f"{us:,.0f} µs"
+    if us >= 10:
+        return f"{us:.1f} µs"
+    return f"{us:.2f} µs"
 
 
 def table(head, rows):
     out = ["| " + " | ".join(head) + " |",
-           "|" + "|".join(" --- " for _ in head) + "|"]
+           "| " + " | ".join("---" for _ in head) + " |"]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out) + "\n"
+    return "\n".join(out)
 
 
-def distinct(rows, *fields):
-    """The rows' values of fields, each tuple once, in first-seen order."""
-    return list(dict.fromkeys(tuple(r[f] for f in fields) for r in rows))
+def median_ci(vals, level=0.95):
+    """the median and a distribution-free interval for it (order
+    statistics: the interval covers the median with probability
+    >= level), as (median, low, high, coverage)"""
+    xs = sorted(vals)
+    n = len(xs)
+    med = statistics.median(xs)
+    # P(X < k) for X ~ Binomial(n, 1/2): the largest k with
+    # P(X <= k - 1) <= (1 - level) / 2 gives [x(k), x(n + 1 - k)]
+    cdf, k = 0.0, 0
+    while True:
+        p = math.comb(n, k) / 2 ** n
+        if cdf + p > (1 - level) / 2:
+            break
+        cdf += p
+        k += 1
+    if k == 0:
+        return med, xs[0], xs[-1], 1.0
+    return med, xs[k - 1], xs[n - k], 1 - 2 * cdf
 
 
-def places(runs):
-    return distinct([r for r in runs if r["tool"] != "scale"], "where", "fs")
+# --------------------------------------------------------------- the doc
 
 
-def note(where):
-    return f"\n{TCG_NOTE}\n" if where == "vm" else ""
+class Report:
+    def __init__(self, results):
+        self.results = results
+        self.values = {}
+        self.plots = {}
 
+    def put(self, name, text):
+        if name in self.values:
+            raise KeyError(f"value {name} set twice")
+        self.values[name] = str(text)
 
-def t_peers(runs):
-    rows = []
-    for where, fs in places(runs):
-        base = pick(runs, where=where, fs=fs, section="peers")
-        cand = [("fhandle sync", "fhandle", "sync", base)]
-        qd1 = pick(runs, where=where, fs=fs, section="qd", qd=1)
-        cand.append(("fhandle uring", "fhandle", "uring", qd1))
-        cand.append(("rawloop", "rawloop", "raw", base))
-        for op in ("encode", "open", "openat"):
-            for label, tool, var, src in cand:
-                sel = pick(src, tool=tool, op=op, variant=var)
-                if sel:
-                    rows.append([where, fs, op, label, len(sel),
-                                 kops(med(sel, "ops")), spread(sel),
-                                 us(med(sel, "p50")),
-                                 us(med(sel, "p99")), us(med(sel, "p999"))])
-        for op in ("stat", "statx"):
-            sel = pick(base, tool="filestat", op=op)
-            if sel:
-                rows.append([where, fs, op, "fio filestat", len(sel),
-                             kops(med(sel, "ops")), spread(sel),
-                             us(med(sel, "p50")),
-                             us(med(sel, "p99")), us(med(sel, "p999"))])
-    return table(["where", "fs", "operation", "tool", "runs", "ops/s",
-                  "ops/s min–max", "p50 µs", "p99 µs", "p99.9 µs"], rows)
+    def plot(self, name, alt, script, data):
+        """a gnuplot SCRIPT over the DATA file's text, drawn into
+        RESULTS/NAME.png"""
+        self.plots[name] = (alt, script, data)
+        self.values["plot:" + name] = (
+            f"![{alt}](test/bench/results/{name}.png)")
 
-
-def load_notes(results):
-    """max CPU-busy share seen before the host's runs, from load.tsv"""
-    path = os.path.join(results, "host", "load.tsv")
-    busy = []
-    if os.path.isfile(path):
-        with open(path) as f:
-            for line in f:
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) == 4:
-                    busy.append(float(parts[2] or 0))
-    return busy
-
-
-def spread(sel, key="ops"):
-    vals = [r[key] for r in sel if key in r]
-    if not vals:
-        return "–"
-    return f"{kops(min(vals))}–{kops(max(vals))}"
-
-
-def t_floor(runs, busy=None):
-    """the sync backend against 1 / (t_raw + t_null), per repeat"""
-    rows = []
-    quiet = "–" if not busy else (
-        "yes" if max(busy) <= 10 else f"no (CPUs up to {max(busy):.0f}% busy)")
-    for where, fs in places(runs):
-        fl = pick(runs, where=where, fs=fs, section="floor")
-        for op in ("encode", "open", "openat"):
-            ratios, fios, floors = [], [], []
-            for rep in sorted({r["rep"] for r in fl}):
-                f = pick(fl, tool="fhandle", op=op, rep=rep)
-                w = pick(fl, tool="rawloop", op=op, rep=rep)
-                n = pick(fl, tool="null", op=op, rep=rep)
-                if f and w and n and w[0]["ops"] and n[0]["ops"]:
-                    floor = 1 / (1 / w[0]["ops"] + 1 / n[0]["ops"])
-                    ratios.append(f[0]["ops"] / floor)
-                    floors.append(floor)
-                    fios.append(f[0])
-            if not ratios:
-                continue
-            raw = pick(fl, tool="rawloop", op=op)
-            null = pick(fl, tool="null", op=op)
-            r = statistics.median(ratios)
-            rows.append([where, fs, op, len(ratios),
-                         kops(med(fios, "ops")), spread(fios),
-                         f"{1e9 / med(raw, 'ops'):.0f}",
-                         f"{1e9 / med(null, 'ops'):.0f}",
-                         kops(statistics.median(floors)),
-                         f"{r:.2f} ({min(ratios):.2f}–{max(ratios):.2f})",
-                         "met" if r >= 0.95 else "MISSED", quiet])
-    return table(["where", "fs", "operation", "repeats", "fio sync ops/s "
-                  "(median)", "min–max", "t_raw ns", "t_null ns",
-                  "floor ops/s", "sync ÷ floor (min–max)", "≥ 0.95",
-                  "quiet"], rows)
-
-
-def t_overhead(runs):
-    rows = []
-    for where, fs in places(runs):
-        base = pick(runs, where=where, fs=fs, section="peers")
-        for op in ("encode", "open", "openat"):
-            pairs = []
-            for rep in sorted({r["rep"] for r in base}):
-                f = pick(base, tool="fhandle", op=op, rep=rep)
-                w = pick(base, tool="rawloop", op=op, rep=rep)
-                if f and w:
-                    pairs.append((f[0], w[0]))
-            if not pairs:
-                continue
-            r_ops = statistics.median(p[0]["ops"] / p[1]["ops"] for p in pairs)
-            r_p50 = statistics.median(p[1]["p50"] / p[0]["p50"] for p in pairs
-                                      if p[0]["p50"])
-            rows.append([where, fs, op, len(pairs),
-                         kops(med([p[0] for p in pairs], "ops")),
-                         kops(med([p[1] for p in pairs], "ops")),
-                         fmt_r(r_ops), fmt_r(r_p50)])
-    return table(["where", "fs", "operation", "pairs", "fio sync ops/s",
-                  "rawloop ops/s", "ops/s ratio (fio ÷ raw)",
-                  "p50 ratio (raw ÷ fio)"], rows)
-
-
-def t_uring(runs):
-    rows = []
-    for where, fs in places(runs):
-        qd = pick(runs, where=where, fs=fs, section="qd")
-        if not qd:
-            continue
-        peers = pick(runs, where=where, fs=fs, section="peers",
-                     tool="fhandle", variant="sync")
-        for op in ("encode", "open", "openat"):
-            sync = med(pick(peers, op=op), "ops")
-            sync_p50 = med(pick(peers, op=op), "p50")
-            variants = [v for (v,) in distinct(pick(qd, op=op), "variant")]
-            for var in variants:
-                cells = []
-                for q in QDS:
-                    sel = pick(qd, op=op, variant=var, qd=q)
-                    cells.append(fmt_r(ratio(med(sel, "ops"), sync)))
-                best = max((med(pick(qd, op=op, variant=var, qd=q), "ops") or 0)
-                           for q in QDS)
-                p50 = med(pick(qd, op=op, variant=var, qd=1), "p50")
-                rows.append([where, fs, op, var, kops(sync)] + cells +
-                            [kops(best), us(sync_p50), us(p50),
-                             fmt_r(ratio(sync_p50, p50))])
-    return table(["where", "fs", "operation", "variant", "sync ops/s"] +
-                 [f"qd{q} ÷ sync" for q in QDS] +
-                 ["best uring ops/s", "sync p50 µs", "qd1 p50 µs",
-                  "sync p50 ÷ qd1 p50"], rows)
-
-
-def t_depth(runs):
-    rows = []
-    for where, fs in places(runs):
-        for label, tool, var, qd, sec1 in (
-                ("fhandle sync", "fhandle", "sync", 1, "peers"),
-                ("rawloop", "rawloop", "raw", 1, "peers"),
-                ("fhandle uring qd16", "fhandle", "uring", 16, "qd")):
-            cells, lat = [], []
-            for depth, sec in ((1, sec1), (8, "depth")):
-                sel = pick(runs, where=where, fs=fs, section=sec, tool=tool,
-                           variant=var, qd=qd, depth=depth)
-                cells.append({op: med(pick(sel, op=op), "ops")
-                              for op in ("open", "openat", "encode")})
-                lat.append({op: med(pick(sel, op=op), "p50")
-                            for op in ("open", "openat", "encode")})
-            if not any(c["open"] for c in cells):
-                continue
-            rows.append([where, fs, label,
-                         kops(cells[0]["open"]), kops(cells[0]["openat"]),
-                         fmt_r(ratio(cells[0]["open"], cells[0]["openat"])),
-                         fmt_r(ratio(lat[0]["openat"], lat[0]["open"])),
-                         kops(cells[1]["open"]), kops(cells[1]["openat"]),
-                         fmt_r(ratio(cells[1]["open"], cells[1]["openat"])),
-                         fmt_r(ratio(lat[1]["openat"], lat[1]["open"])),
-                         fmt_r(ratio(lat[1]["openat"], lat[0]["openat"])),
-                         fmt_r(ratio(lat[1]["encode"], lat[0]["encode"]))])
-    return table(["where", "fs", "tool", "d1 handle ops/s", "d1 path ops/s",
-                  "d1 handle ÷ path (ops/s)", "d1 path p50 ÷ handle p50",
-                  "d8 handle ops/s", "d8 path ops/s",
-                  "d8 handle ÷ path (ops/s)", "d8 path p50 ÷ handle p50",
-                  "path p50 d8 ÷ d1", "encode p50 d8 ÷ d1"], rows)
-
-
-def t_abspath(runs):
-    rows = []
-    for where, fs in places(runs):
-        ab = pick(runs, where=where, fs=fs, section="abspath")
-        for op in ("encode", "open", "openat"):
-            for label, var, qd, sec in (("fhandle sync", "sync", 1, "peers"),
-                                        ("fhandle uring qd16", "uring", 16,
-                                         "qd")):
-                asel = pick(ab, op=op, variant=var)
-                rsel = pick(runs, where=where, fs=fs, section=sec,
-                            tool="fhandle", op=op, variant=var, qd=qd,
-                            depth=1)
-                a, r = med(asel, "ops"), med(rsel, "ops")
-                if a is None or r is None:
-                    continue
-                rows.append([where, fs, op, label, kops(r), kops(a),
-                             fmt_r(ratio(a, r)),
-                             us(med(rsel, "p50")), us(med(asel, "p50")),
-                             fmt_r(ratio(med(asel, "p50"), med(rsel, "p50")))])
-    return table(["where", "fs", "operation", "tool", "relative path ops/s",
-                  "absolute path ops/s", "absolute ÷ relative (ops/s)",
-                  "relative p50 µs", "absolute p50 µs",
-                  "absolute p50 ÷ relative p50"], rows)
-
-
-def t_cold(runs):
-    rows = []
-    for where, fs in places(runs):
-        cold = pick(runs, where=where, fs=fs, section="cold")
-        for op in ("open", "openat"):
-            for label, tool, var in (("fhandle sync", "fhandle", "sync"),
-                                     ("rawloop", "rawloop", "raw"),
-                                     ("fhandle uring qd16", "fhandle",
-                                      "uring")):
-                w = pick(cold, op=op, tool=tool, variant=var, cache="warm")
-                c = pick(cold, op=op, tool=tool, variant=var, cache="cold")
-                if not w or not c:
-                    continue
-                w, c = w[0], c[0]
-                rows.append([where, fs, op, label, w["nrfiles"],
-                             us(w["p50"]), us(c["p50"]),
-                             fmt_r(ratio(c["p50"], w["p50"])),
-                             us(w["mean"]), us(c["mean"]),
-                             fmt_r(ratio(c["mean"], w["mean"])),
-                             us(c["p99"])])
-    return table(["where", "fs", "operation", "tool", "files (each once)",
-                  "warm p50 µs", "cold p50 µs", "cold ÷ warm (p50)",
-                  "warm mean µs", "cold mean µs", "cold ÷ warm (mean)",
-                  "cold p99 µs"], rows)
-
-
-def t_scale(runs):
-    rows = []
-    by_fs = {}
-    for r in runs:
-        if r["tool"] == "scale":
-            by_fs.setdefault((r["where"], r["fs"]), []).append(r["scale"])
-    for (where, fs), items in by_fs.items():
-        items.sort(key=lambda s: s["files"])
-        first = items[0]
-        for s in items:
-            n = s["files"]
-            per_file = "–"
-            if s is not first:
-                d = ((s["rss_fhandle_kib"] - s["rss_null_kib"]) -
-                     (first["rss_fhandle_kib"] - first["rss_null_kib"]))
-                per_file = f"{d * 1024 / (n - first['files']):.0f}"
-                fio_pf = ((s["rss_null_kib"] - first["rss_null_kib"]) * 1024 /
-                          (n - first["files"]))
-                fio_pf = f"{fio_pf:.0f}"
-            else:
-                fio_pf = "–"
-            enc = pick(runs, where=where, fs=fs, section="scale",
-                       tool="rawloop", op="encode", nrfiles=n)
-            enc_s = (enc[0]["n"] * enc[0]["mean"] / 1e9) if enc else None
-            fo = med(pick(runs, where=where, fs=fs, section="scale",
-                          tool="fhandle", op="open", nrfiles=n), "ops")
-            ro = med(pick(runs, where=where, fs=fs, section="scale",
-                          tool="rawloop", op="open", nrfiles=n), "ops")
-            rows.append([where, fs, f"{n:,}", f"{s['layout_s']:.2f}",
-                         f"{s['setup_fhandle_s']:.2f}",
-                         f"{s['setup_null_s']:.2f}",
-                         f"{s['setup_fhandle_s'] - s['setup_null_s']:.2f}",
-                         "–" if enc_s is None else f"{enc_s:.2f}",
-                         f"{s['rss_fhandle_kib'] / 1024:.1f}",
-                         f"{s['rss_null_kib'] / 1024:.1f}", per_file, fio_pf,
-                         kops(fo), kops(ro), fmt_r(ratio(fo, ro))])
-    return table(["where", "fs", "files", "layout s", "fio+fhandle set-up s",
-                  "fio+null set-up s", "fhandle − null s",
-                  "rawloop encode-all s", "max RSS fhandle MiB",
-                  "max RSS null MiB", "engine B/file", "fio B/file",
-                  "open ops/s fio", "open ops/s raw", "fio ÷ raw"], rows)
-
-
-def plots(runs, outdir):
-    """ops/s and p50/p99/p99.9 against iodepth, one PNG per machine, file
-    system and operation; sync (iodepth-free) is drawn as a flat line."""
-    made = []
-    if not shutil.which("gnuplot"):
-        print("report.py: gnuplot missing: no plots", file=sys.stderr)
-        return made
-    datdir = os.path.join(outdir, "plotdata")
-    os.makedirs(datdir, exist_ok=True)
-    for where, fs in places(runs):
-        qd = pick(runs, where=where, fs=fs, section="qd")
-        peers = pick(runs, where=where, fs=fs, section="peers",
-                     tool="fhandle", variant="sync")
-        for op in ("encode", "open", "openat"):
-            series = []
-            sync = pick(peers, op=op)
-            if sync:
-                series.append(("sync", [(q, med(sync, "ops"), med(sync, "p50"),
-                                         med(sync, "p99"), med(sync, "p999"))
-                                        for q in QDS]))
-            variants = [v for (v,) in distinct(pick(qd, op=op), "variant")]
-            for var in variants:
-                pts = []
-                for q in QDS:
-                    sel = pick(qd, op=op, variant=var, qd=q)
-                    if sel:
-                        pts.append((q, med(sel, "ops"), med(sel, "p50"),
-                                    med(sel, "p99"), med(sel, "p999")))
-                series.append((var, pts))
-            if not variants:
-                continue	# sync only: nothing against iodepth
-            name = f"qd-{where}-{fs}-{op}"
-            dat = os.path.join(datdir, name + ".dat")
+    def draw(self):
+        for name, (_, script, data) in sorted(self.plots.items()):
+            dat = os.path.join(self.results, name + ".dat")
+            png = os.path.join(self.results, name + ".png")
             with open(dat, "w") as f:
-                for var, pts in series:
-                    f.write(f'"{var}"\n')
-                    for p in pts:
-                        f.write(" ".join(str(x) for x in p) + "\n")
-                    f.write("\n\n")
-            png = os.path.join(outdir, name + ".png")
-            title = (f"{op} on {fs} ({where}"
-                     + (", instruction counts" if where == "vm" else "")
-                     + ")")
-            n = len(series)
-            panels = [("ops/s", 2, "set logscale y"),
-                      ("p50 latency (µs)", 3, "set logscale y"),
-                      ("p99 latency (µs)", 4, "set logscale y"),
-                      ("p99.9 latency (µs)", 5, "set logscale y")]
-            script = [
-                "set terminal pngcairo size 1200,900 font ',10'",
-                f"set output '{png}'",
-                f"set multiplot layout 2,2 title '{title}'",
-                "set logscale x 2", "set xtics (1,4,16,64)",
-                "set xrange [0.8:80]",
-                "set xlabel 'iodepth'", "set key top left font ',8'",
-                "set grid",
-            ]
-            for ylabel, col, logy in panels:
-                scale = "" if col == 2 else "/1000"
-                script += [f"set ylabel '{ylabel}'", logy,
-                           "plot " + ", ".join(
-                               f"'{dat}' index {i} using 1:(${col}{scale}) "
-                               f"with linespoints title columnheader(1)"
-                               for i in range(n))]
-            script.append("unset multiplot")
-            r = subprocess.run(["gnuplot"], input="\n".join(script),
-                               text=True, capture_output=True)
-            if r.returncode:
-                print(f"report.py: gnuplot failed for {name}: {r.stderr}",
-                      file=sys.stderr)
-            else:
-                made.append(png)
-    return made
+                f.write(data)
+            full = ("set terminal pngcairo size 900,520 font 'sans,10'\n"
+                    f"set output '{png}'\n" + script.replace("DATA", dat))
+            subprocess.run(["gnuplot"], input=full, text=True, check=True)
+            os.unlink(dat)
+
+    def render(self, template):
+        """the template with every {{name}}: (text, [(line, col, name)])"""
+        out, pos = [], []
+        pat = re.compile(r"\{\{([a-z0-9_:.+-]+)\}\}")
+        for lineno, line in enumerate(template.split("\n"), 1):
+            res, last = "", 0
+            for m in pat.finditer(line):
+                res += line[last:m.start()]
+                name = m.group(1)
+                if name not in self.values:
+                    raise KeyError(f"template line {lineno}: unknown "
+                                   f"{{{{{name}}}}}")
+                if "\n" not in self.values[name]:
+                    pos.append((len(out) + 1, len(res) + 1, name))
+                res += self.values[name]
+                last = m.end()
+            res += line[last:]
+            out.extend(res.split("\n"))
+        return "\n".join(out), pos
 
 
-# ------------------------------------------------------------------ exact
-# test/bench/exact.sh's results (RESULTS/vm/exact): instruction counts.
+# --------------------------------------------------------------- host
 
-LAYERS = ["fio", "engine", "liburing", "libc", "syscall entry/exit",
-          "io_uring core", "VFS/exportfs", "slab", "filesystem",
-          "other kernel", "idle"]
-
-KERNEL_RULES = [
-    ("idle", ("__cpuidle", "default_idle", "do_idle", "cpu_idle",
-              "acpi_idle", "cpuidle", "arch_cpu_idle", "amd_e400")),
-    ("io_uring core", ("io_", "__io_", "tctx_", "__x64_sys_io_uring",
-                       "__do_sys_io_uring")),
-    # __x64_sys_X is the system call itself (its body is often inlined
-    # there): it stays with its layer, VFS by default
-    ("syscall entry/exit", ("entry_SYSCALL", "do_syscall_64",
-                            "syscall_exit", "syscall_enter",
-                            "exit_to_user_mode", "x64_sys_call",
-                            "syscall_trace", "fpregs_", "switch_fpu",
-                            "restore_fpregs")),
-    ("filesystem", ("shmem_", "ext4_", "__ext4", "xfs_", "jbd2_",
-                    "simple_", "dcache_readdir")),
-    ("slab", ("kmem_cache_", "__kmalloc", "kmalloc", "kfree", "slab_",
-              "__slab", "___slab", "memcg_", "obj_cgroup", "__memcg",
-              "mod_objcg", "refill_obj", "get_partial", "put_cpu_partial",
-              "kvfree", "__kmem_cache")),
-    ("other kernel", ("schedule", "__schedule", "pick_next", "update_",
-                      "enqueue_", "dequeue_", "finish_task_switch",
-                      "__switch_to", "try_to_wake_up", "ttwu_", "hrtimer",
-                      "tick_", "irq", "__irq", "apic_", "__sysvec",
-                      "sysvec_", "asm_sysvec", "rcu_", "native_",
-                      "clear_page", "handle_mm_fault", "exc_page_fault",
-                      "do_user_addr_fault", "__handle_mm_fault", "perf_",
-                      "__perf", "timekeeping", "ktime_", "sched_",
-                      "__update", "raw_spin", "_raw_spin", "lapic",
-                      "run_timer", "__run_timers", "__do_softirq",
-                      "do_softirq", "psi_", "account_", "cpuacct",
-                      "cgroup_", "select_task_rq", "check_preempt",
-                      "set_next_entity", "put_prev", "wake_up",
-                      "__wake_up", "prepare_to_wait", "finish_wait",
-                      "worker_thread", "process_one_work", "kthread",
-                      "ret_from_fork", "__mod_", "vm_", "mt_", "mas_",
-                      "folio", "filemap_", "unmap_", "zap_", "tlb_",
-                      "do_anonymous", "do_fault", "lru_", "release_pages",
-                      "free_", "__free", "get_page", "alloc_pages",
-                      "__alloc_pages", "rmqueue", "copy_page", "memset",
-                      "memcpy", "page_")),
-]
+HOST_TARGET = 0.95
 
 
-def layer_of(dso, sym):
-    if dso.startswith("[kernel") or dso.startswith("["):
-        if dso == "[vdso]":
-            return "fio"
-        for layer, prefixes in KERNEL_RULES:
-            if sym.startswith(prefixes):
-                return layer
-        return "VFS/exportfs"
-    base = os.path.basename(dso)
-    if base == "fhandle.so":
-        return "engine"
-    if base.startswith("liburing"):
-        return "liburing"
-    if base.startswith("libc.so") or base.startswith("libc-"):
-        return "libc"
-    return "fio"
-
-
-PERF_LINE = re.compile(r"^\s*([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(\S.*?)\s*$")
-
-
-def perf_layers(path):
-    """(ns by layer, total ns) of a perf report --sort dso,sym"""
-    total, by = 0.0, {}
-    with open(path) as f:
+def sec_host(rep):
+    rows = load_jsonl(os.path.join(rep.results, "host", "cells.jsonl"))
+    if not rows:
+        raise SystemExit("report: no host results")
+    load = []
+    with open(os.path.join(rep.results, "host", "load.tsv")) as f:
         for line in f:
-            if line.startswith("# Event count"):
-                total = float(line.split(":")[1])
-                continue
-            m = PERF_LINE.match(line)
-            if not m:
-                continue
-            pct, dso, _, sym = m.groups()
-            lay = layer_of(dso, sym)
-            by[lay] = by.get(lay, 0.0) + float(pct) / 100
-    return {k: v * total for k, v in by.items()}, total
+            _, what, busy, la = line.rstrip("\n").split("\t")
+            load.append(float(busy))
+    reps = sorted({r["rep"] for r in rows})
+    rep.put("host.reps", len(reps))
+    rep.put("host.busy.max", f"{max(load):.0f}%")
+    rep.put("host.quiet", "quiet" if max(load) <= 10 else "NOT quiet")
+    lines, verdicts, dat = [], {}, ""
+    for fs in sorted({r["fs"] for r in rows}, key=lambda f: f != "tmpfs"):
+        for op in ("encode", "open", "openat"):
+            ratios, eng, floor = [], [], []
+            for k in reps:
+                e = one(rows, fs=fs, op=op, rep=k, tool="engine")[0]
+                w = one(rows, fs=fs, op=op, rep=k, tool="raw")[0]
+                n = one(rows, fs=fs, op=op, rep=k, tool="null")[0]
+                fl = 1e9 / (w["ns_per_op"] + 1e9 / n["ops_per_sec"])
+                ratios.append(e["ops_per_sec"] / fl)
+                eng.append(e["ops_per_sec"])
+                floor.append(fl)
+            med, lo, hi, cov = median_ci(ratios)
+            verdict = ("met" if lo >= HOST_TARGET else
+                       "missed" if hi < HOST_TARGET else "undecided")
+            verdicts[(fs, op)] = verdict
+            key = f"host.{fs}.{op}"
+            rep.put(key + ".ratio", f"{med:.3f}")
+            rep.put(key + ".ci", f"{lo:.3f}–{hi:.3f}")
+            rep.put(key + ".verdict", verdict)
+            lines.append([fs, op, fmt_k(statistics.median(eng)),
+                          fmt_k(statistics.median(floor)), f"{med:.3f}",
+                          f"{lo:.3f}–{hi:.3f} ({100 * cov:.1f}%)", verdict])
+            dat += f'"{fs} {op}" {med} {lo} {hi}\n'
+            rep.put(key + ".coverage", f"{100 * cov:.1f}%")
+    rep.put("table:host", table(
+        ["fs", "operation", "engine ops/s (median)",
+         "floor ops/s (median)", "ratio (median of repeats)",
+         "interval of the median (coverage)", f"≥ {HOST_TARGET}?"],
+        lines))
+    counts = {v: sum(1 for x in verdicts.values() if x == v)
+              for v in ("met", "missed", "undecided")}
+    for v, c in counts.items():
+        rep.put(f"host.count.{v}", c)
+    rep.plot("host-floor", "the sync backend against fio's floor, with "
+             "the interval of each median",
+             "set title \"sync backend ÷ fio's floor, 1/(t_raw + t_null): "
+             "median of the repeats, its interval\"\n"
+             "set ylabel 'ratio'\nset yrange [0.5:1.2]\n"
+             "set style fill solid 0.4\nset boxwidth 0.6\n"
+             "set xtics rotate by -30\nset key top right\n"
+             f"set arrow from graph 0, first {HOST_TARGET} to graph 1, "
+             f"first {HOST_TARGET} nohead lc rgb 'red' dt 2\n"
+             f"set label 'target {HOST_TARGET}' at graph 0.02, first "
+             f"{HOST_TARGET + 0.015} tc rgb 'red'\n"
+             "plot DATA using 0:2:xtic(1) with boxes lc rgb '#4477aa' "
+             "title 'median', '' using 0:2:3:4 with yerrorbars lc rgb "
+             "'black' pt -1 title 'interval (≥ 95%)'\n",
+             dat)
 
 
-def load_exact(results):
-    base = os.path.join(results, "vm", "exact")
-    tsv = os.path.join(base, "cases.tsv")
-    rows = []
-    if not os.path.isfile(tsv):
-        return rows
-    with open(tsv) as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            try:
-                with open(os.path.join(base, "json", row["id"] + ".json")) as jf:
-                    d = json.load(jf)
-            except (OSError, ValueError):
-                continue
-            if d.get("tool") == "rawloop":
-                row.update(ops=d["ops_per_sec"], n=d["ops"], p50=d["p50_ns"],
-                           p99=d["p99_ns"])
-            else:
-                r = d["jobs"][0]["read"]
-                lat = r["lat_ns"]
-                pct = lat.get("percentile", {})
-                row.update(ops=sum(j["read"]["iops"] for j in d["jobs"]),
-                           n=sum(j["read"]["total_ios"] for j in d["jobs"]),
-                           p50=pct.get("50.000000", 0),
-                           p99=pct.get("99.000000", 0))
-            for k in ("qd", "jobs", "delay_ms", "nrfiles", "perf"):
-                row[k] = int(row[k])
-            dm = os.path.join(base, "json", row["id"] + ".dm")
-            if os.path.isfile(dm):
-                with open(dm) as df:
-                    row.update(json.load(df))
-            pf = os.path.join(base, "perf", row["id"] + ".txt")
-            if os.path.isfile(pf):
-                row["layers"], row["event_ns"] = perf_layers(pf)
-            rows.append(row)
-    return rows
+# --------------------------------------------------------------- break-even
+
+RINGS = [1, 4, 16, 64]
+POOLS = [1, 4, 16, 64]
+MISSES = [0, 0.01, 0.1, 0.5, 1]
+BEATS = 1.10    # "beats": at least 10% more operations per second
+MATCHES = 0.90  # "matches": at least 90% of them
+OP_NAMES = {"open": "open by handle + close",
+            "open_read": "open by handle + read 4 KiB + close",
+            "encode": "encode (name_to_handle_at)"}
 
 
-def cell_name(op, var, qd):
-    return f"{op} {var}" + ("" if var == "sync" else f" qd{qd}")
+def variant(r):
+    return ("ring", r["depth"]) if r["ring"] else ("sync", r["threads"])
 
 
-def steady_layers(ex, op, var, qd):
-    """instructions per operation by layer: the perf2 profile minus the
-    perf1 profile (half the operations) over the operations between"""
-    p1 = pick(ex, section="warm", op=op, variant=var, qd=qd, perf=1)
-    p2 = pick(ex, section="warm", op=op, variant=var, qd=qd, perf=2)
-    if not p1 or not p2 or "layers" not in p1[0] or "layers" not in p2[0]:
-        return None
-    dn = p2[0]["n"] - p1[0]["n"]
-    plain = pick(ex, section="warm", op=op, variant=var, qd=qd, perf=0)
-    if dn <= 0 or not plain:
-        return None
-    lay = {k: (p2[0]["layers"].get(k, 0) - p1[0]["layers"].get(k, 0)) / dn
-           for k in LAYERS}
-    # perf's own sampling interrupts stretch guest time: keep the shares,
-    # scale them to the plain run's count
-    tot = sum(v for k, v in lay.items() if k != "idle")
-    if tot <= 0:
-        return None
-    scale = 1e9 / plain[0]["ops"] / tot
-    lay = {k: v * scale for k, v in lay.items()}
-    lay["profiled"] = tot
-    return lay
+def vname(v):
+    return f"ring qd{v[1]}" if v[0] == "ring" else (
+        "1 thread" if v[1] == 1 else f"{v[1]} threads")
 
 
-def warm_cells(ex):
-    return distinct(pick(ex, section="warm", perf=0), "op", "variant", "qd")
+class Sweep:
+    """one fs / queue cap / tag of breakeven.sh: cells by (lat, op, miss,
+    variant), each the mean of its repeats"""
+
+    def __init__(self, rows, devs):
+        self.cells, self.spreads = {}, []
+        by = group(rows, "lat_us", "op", "miss", "ring", "depth", "threads",
+                   "iowq")
+        for (lat, op, miss, ring, depth, threads, iowq), sel in by.items():
+            v = ("ring", depth) if ring else ("sync", threads)
+            c = {k: mean_of(sel, k) for k in
+                 ("ops_per_sec", "p50_ns", "p99_ns", "busy_ns_per_op",
+                  "reads_per_op")}
+            c["n"] = len(sel)
+            if len(sel) > 1:
+                c["spread"] = spread(sel, "ops_per_sec")
+                self.spreads.append(c["spread"])
+            self.cells[(lat, op, miss, v, iowq)] = c
+        self.lats = sorted({k[0] for k in self.cells})
+        self.ops = [o for o in OP_NAMES if any(k[1] == o for k in self.cells)]
+        self.misses = sorted({k[2] for k in self.cells})
+        self.measured = {d["lat_us"]: d["read_p50_ns"] for d in devs}
+
+    def get(self, lat, op, miss, v, iowq=0):
+        # miss 0 reads nothing: one run serves every latency
+        if miss == 0:
+            lat = self.lats[0]
+        return self.cells.get((lat, op, miss, v, iowq))
+
+    def best_ring(self, lat, op, miss):
+        cands = [(c["ops_per_sec"], d, c) for d in RINGS
+                 if (c := self.get(lat, op, miss, ("ring", d)))]
+        return max(cands, key=lambda t: t[0]) if cands else None
+
+    def lat_label(self, lat):
+        """the latency measured per read (fio, psync, depth 1, p50)"""
+        return fmt_us(self.measured.get(lat, lat * 1000))
 
 
-def t_exact_warm(ex):
-    rows = []
-    sync = {r["op"]: 1e9 / r["ops"] for r in
-            pick(ex, section="warm", perf=0, variant="sync")}
-    for op, var, qd in warm_cells(ex):
-        r = pick(ex, section="warm", perf=0, op=op, variant=var, qd=qd)[0]
-        ins = 1e9 / r["ops"]
-        lay = steady_layers(ex, op, var, qd)
-        user = kern = "–"
-        if lay:
-            u = sum(lay[k] for k in ("fio", "engine", "liburing", "libc"))
-            t = sum(lay[k] for k in LAYERS if k != "idle")
-            if t > 0:
-                user, kern = f"{100 * u / t:.0f}%", f"{100 * (t - u) / t:.0f}%"
-        over = "–"
-        if var != "sync" and op in sync:
-            over = f"{ins - sync[op]:+,.0f}"
-        rows.append([cell_name(op, var, qd), f"{ins:,.0f}",
-                     f"{r['ops'] / 1000:,.1f}k", over, user, kern,
-                     f"{r['n']:,}"])
-    return table(["cell", "instructions / op", "ops/s at 1 instr/ns",
-                  "ring − syscall (instr/op)", "user", "kernel",
-                  "operations"], rows)
+def sec_breakeven(rep):
+    base = os.path.join(rep.results, "vm", "breakeven")
+    rows = load_jsonl(os.path.join(base, "cells.jsonl"))
+    devs = load_jsonl(os.path.join(base, "devices.jsonl"))
+    if not rows:
+        raise SystemExit("report: no break-even results")
+    deep = Sweep([r for r in rows if r["fs"] == "ext4" and not r.get("tag")],
+                 [d for d in devs if d["fs"] == "ext4" and not d.get("tag")])
+    rep.put("be.files", fmt_int(rows[0]["files"]))
+    rep.put("be.stride", rows[0]["stride"])
+    rep.put("be.qcap", deep_qcap := rows[0]["qcap"])
+    spreads = []
+    for fs, tag in sorted({(r["fs"], r.get("tag", "")) for r in rows}):
+        sw = Sweep([r for r in rows if r["fs"] == fs and r.get("tag", "") == tag],
+                   [d for d in devs if d["fs"] == fs and d.get("tag", "") == tag])
+        spreads += sw.spreads
+        for lat in sw.lats:
+            rep.put(f"be.{fs}{'.' + tag if tag else ''}.lat.{lat}",
+                    sw.lat_label(lat))
+    rep.put("be.spread.max", fmt_pct(max(spreads) if spreads else 0, 2))
+    rep.put("be.repeated", sum(1 for r in rows if r["rep"] == 2))
+    rule_rows = []
+    for op in deep.ops:
+        for lat in deep.lats:
+            beat = next((m for m in deep.misses if m > 0 and
+                         (b := deep.best_ring(lat, op, m)) and
+                         b[0] >= BEATS * deep.get(lat, op, m, ("sync", 1))
+                         ["ops_per_sec"]), None)
+            full = deep.best_ring(lat, op, 1)
+            match = max((n for n in POOLS if n > 1 and full and
+                         full[0] >= MATCHES *
+                         deep.get(lat, op, 1, ("sync", n))["ops_per_sec"]),
+                        default=None)
+            x1 = full[0] / deep.get(lat, op, 1, ("sync", 1))["ops_per_sec"]
+            key = f"be.{op}.{lat}"
+            rep.put(key + ".beat", "never" if beat is None else
+                    fmt_pct(beat, 0))
+            rep.put(key + ".match", "none" if match is None else match)
+            rep.put(key + ".x1", fmt_x(x1))
+            rep.put(key + ".bestqd", full[1])
+            rule_rows.append([OP_NAMES[op], deep.lat_label(lat),
+                              "never" if beat is None else
+                              fmt_pct(beat, 0), fmt_x(x1) + f" (qd{full[1]})",
+                              "–" if match is None else f"{match} threads"])
+    rep.put("table:be.rule", table(
+        ["operation", "device read (measured)",
+         f"ring beats 1 thread (≥ {BEATS:.2f}×) from miss ratio",
+         "ring ÷ 1 thread, all miss (best qd)",
+         f"largest pool the ring matches (≥ {MATCHES:.2f}×), all miss"],
+        rule_rows))
+    # CPU: what the ring costs where it does not pay (miss 0)
+    for op in deep.ops:
+        s1 = deep.get(deep.lats[0], op, 0, ("sync", 1))
+        for d in (1, 16):
+            r = deep.get(deep.lats[0], op, 0, ("ring", d))
+            if s1 and r:
+                rep.put(f"be.{op}.warm.ring{d}.cpu",
+                        fmt_int(r["busy_ns_per_op"]))
+                rep.put(f"be.{op}.warm.ring{d}.cpu.x",
+                        fmt_x(r["busy_ns_per_op"] / s1["busy_ns_per_op"]))
+        if s1:
+            rep.put(f"be.{op}.warm.sync.cpu", fmt_int(s1["busy_ns_per_op"]))
+    for fs, tag, sw_rows in (("ext4", "", None),):
+        pass
+    # the full tables: one per operation, ext4, deep queue
+    for op in deep.ops:
+        lines = []
+        for lat in deep.lats:
+            for miss in deep.misses:
+                if miss == 0 and lat != deep.lats[0]:
+                    continue
+                s1 = deep.get(lat, op, miss, ("sync", 1))
+                row = [deep.lat_label(lat) if miss else "(any)",
+                       fmt_pct(miss, 0)]
+                for v in ([("ring", d) for d in RINGS] +
+                          [("sync", n) for n in POOLS]):
+                    c = deep.get(lat, op, miss, v)
+                    row.append("–" if not c else
+                               f"{fmt_k(c['ops_per_sec'])}"
+                               + ("" if v == ("sync", 1) else
+                                  f" ({c['ops_per_sec'] / s1['ops_per_sec']:.2f}×)"))
+                c = deep.get(lat, op, miss, ("ring", 16))
+                row.append(f"{fmt_us(c['p50_ns'])} / {fmt_us(c['p99_ns'])}")
+                row.append(f"{fmt_int(c['busy_ns_per_op'])} / "
+                           f"{fmt_int(s1['busy_ns_per_op'])}")
+                row.append(f"{c['reads_per_op']:.2f} / {s1['reads_per_op']:.2f}")
+                lines.append(row)
+        rep.put(f"table:be.{op}", table(
+            ["read", "miss"] + [vname(("ring", d)) for d in RINGS] +
+            [vname(("sync", n)) for n in POOLS] +
+            ["ring qd16 p50 / p99", "CPU ns/op ring qd16 / 1 thread",
+             "reads/op ring qd16 / 1 thread"], lines))
+        be_plot(rep, deep, op)
 
 
-def t_exact_layers(ex):
-    rows = []
-    for op, var, qd in warm_cells(ex):
-        lay = steady_layers(ex, op, var, qd)
-        if not lay:
-            continue
-        r = pick(ex, section="warm", perf=0, op=op, variant=var, qd=qd)[0]
-        rows.append([cell_name(op, var, qd)] +
-                    [f"{lay[k]:,.0f}" for k in LAYERS if k != "idle"] +
-                    [f"{1e9 / r['ops']:,.0f}", f"{lay['profiled']:,.0f}"])
-    return table(["cell"] + [k for k in LAYERS if k != "idle"] +
-                 ["total (counted)", "profiled (with perf's cost)"], rows)
+def be_plot(rep, sw, op):
+    """ops/s against miss ratio, one panel per latency"""
+    dat = ""
+    variants = [("ring", 1), ("ring", 16), ("ring", 64), ("sync", 1),
+                ("sync", 16), ("sync", 64)]
+    for i, lat in enumerate(sw.lats):
+        dat += f"# {sw.lat_label(lat)}\n"
+        for miss in [m for m in sw.misses if m > 0]:
+            vals = [sw.get(lat, op, miss, v) for v in variants]
+            dat += f"{100 * miss} " + " ".join(
+                f"{c['ops_per_sec']:.1f}" if c else "NaN" for c in vals) + "\n"
+        dat += "\n\n"
+    colors = ["#1b9e77", "#66a61e", "#117733", "#d95f02", "#e7298a",
+              "#7570b3"]
+    plots = []
+    for i, lat in enumerate(sw.lats):
+        lines = ", ".join(
+            f"DATA index {i} using 1:{j + 2} with linespoints lw 2 lc rgb "
+            f"'{colors[j]}' title '{vname(v)}'" for j, v in enumerate(variants))
+        plots.append(f"set title '{OP_NAMES[op]}, read {sw.lat_label(lat)}'\n"
+                     f"plot {lines}\n")
+    rep.plot(f"be-{op}", f"{OP_NAMES[op]}: ops/s against the miss ratio, "
+             "ring from one thread and thread pools",
+             f"set multiplot layout 2,{(len(sw.lats) + 1) // 2}\n"
+             "set logscale x\nset logscale y\nset xlabel 'miss ratio (%)'\n"
+             "set ylabel 'ops/s'\nset key bottom left font ',8'\nset grid\n"
+             + "".join(plots) + "unset multiplot\n", dat)
 
 
-DISK_HOW = [("sync", 1, "sync, 1 thread"), ("sync", 4, "sync, 4 threads"),
-            ("sync", 16, "sync, 16 threads"), ("sync", 64, "sync, 64 threads"),
-            ("uring", 4, "uring qd4"), ("uring", 16, "uring qd16"),
-            ("uring", 64, "uring qd64"), ("uring+fixed", 4, "uring+fixed qd4"),
-            ("uring+fixed", 16, "uring+fixed qd16"),
-            ("uring+fixed", 64, "uring+fixed qd64")]
+# --------------------------------------------------------------- main
 
-
-def disk_pick(ex, fs, ms, op, var, n):
-    if var == "sync":
-        sel = pick(ex, section="disk", fs=fs, delay_ms=ms, op=op,
-                   variant=var, jobs=n)
-    else:
-        sel = pick(ex, section="disk", fs=fs, delay_ms=ms, op=op,
-                   variant=var, qd=n, jobs=1)
-    return sel[0] if sel else None
-
-
-def disk_groups(ex):
-    return distinct(pick(ex, section="disk"), "fs", "delay_ms", "op")
-
-
-def t_exact_disk(ex):
-    rows = []
-    for fs, ms, op in disk_groups(ex):
-        base = disk_pick(ex, fs, ms, op, "sync", 1)
-        for var, n, label in DISK_HOW:
-            r = disk_pick(ex, fs, ms, op, var, n)
-            if not r:
-                continue
-            reads = r.get("reads")
-            rows.append([fs, f"{ms} ms", op, label, f"{r['ops']:,.0f}",
-                         fmt_r(ratio(r["ops"], base["ops"] if base else None)),
-                         f"{r['p50'] / 1e6:.2f}", f"{r['p99'] / 1e6:.2f}",
-                         "–" if reads is None else f"{reads / r['n']:.2f}",
-                         "–" if not reads else f"{r['read_ms'] / reads:.1f}",
-                         f"{r['n']:,}"])
-    return table(["fs", "dm-delay", "operation", "how", "ops/s",
-                  "× sync 1 thread", "p50 ms", "p99 ms", "disk reads / op",
-                  "ms / read (measured)", "operations"], rows)
-
-
-def exact_plots(ex, outdir):
-    made = []
-    if not shutil.which("gnuplot") or not ex:
-        return made
-    datdir = os.path.join(outdir, "plotdata")
-    os.makedirs(datdir, exist_ok=True)
-    # per-op instructions stacked by layer
-    cells = [c for c in warm_cells(ex) if steady_layers(ex, *c)]
-    if cells:
-        dat = os.path.join(datdir, "exact-layers.dat")
-        lays = [k for k in LAYERS if k != "idle"]
-        with open(dat, "w") as f:
-            f.write("cell " + " ".join(f'"{k}"' for k in lays) + "\n")
-            for c in cells:
-                lay = steady_layers(ex, *c)
-                f.write(f'"{cell_name(*c)}" ' +
-                        " ".join(f"{max(lay[k], 0):.0f}" for k in lays) + "\n")
-        png = os.path.join(outdir, "exact-layers.png")
-        script = ["set terminal pngcairo noenhanced size 1400,700 font ',10'",
-                  f"set output '{png}'",
-                  "set title 'Instructions per operation by layer (VM, "
-                  "icount, tmpfs, warm; perf cpu-clock on guest time)'",
-                  "set style data histograms",
-                  "set style histogram rowstacked", "set style fill solid 0.8",
-                  "set boxwidth 0.7", "set key outside right",
-                  "set ylabel 'instructions / operation'",
-                  "set xtics rotate by -35", "set grid ytics",
-                  "plot " + ", ".join(
-                      f"'{dat}' using {i + 2}" + (":xtic(1)" if i == 0 else "")
-                      + " title columnhead" for i in range(len(lays)))]
-        if run_gnuplot(script, "exact-layers"):
-            made.append(png)
-    # cold-disk ops/s against outstanding requests, per latency
-    for fs in sorted({r["fs"] for r in pick(ex, section="disk")}):
-        groups = [g for g in disk_groups(ex) if g[0] == fs]
-        if not groups:
-            continue
-        dat = os.path.join(datdir, f"exact-disk-{fs}.dat")
-        series = []
-        with open(dat, "w") as f:
-            for _, ms, op in groups:
-                for var, label in (("sync", "sync threads"),
-                                   ("uring", "uring qd"),
-                                   ("uring+fixed", "uring+fixed qd")):
-                    pts = [(n, disk_pick(ex, fs, ms, op, var, n))
-                           for n in (1, 4, 16, 64)]
-                    pts = [(n, r["ops"]) for n, r in pts if r]
-                    if not pts:
-                        continue
-                    f.write(f'"{op}, {label}, {ms} ms"\n')
-                    for n, v in pts:
-                        f.write(f"{n} {v}\n")
-                    f.write("\n\n")
-                    series.append(len(series))
-        png = os.path.join(outdir, f"exact-disk-{fs}.png")
-        script = ["set terminal pngcairo noenhanced size 1200,800 font ',10'",
-                  f"set output '{png}'",
-                  f"set title 'Cold opens and encodes on {fs} behind "
-                  "dm-delay (VM, icount): ops/s against requests in flight'",
-                  "set logscale xy", "set xtics (1,4,16,64)",
-                  "set xrange [0.8:80]", "set grid",
-                  "set xlabel 'outstanding requests (threads for sync, "
-                  "iodepth for uring)'", "set ylabel 'ops/s (guest time)'",
-                  "set key outside right font ',9'",
-                  "plot " + ", ".join(
-                      f"'{dat}' index {i} using 1:2 with linespoints "
-                      "title columnheader(1)" for i in series)]
-        if run_gnuplot(script, f"exact-disk-{fs}"):
-            made.append(png)
-    return made
-
-
-def run_gnuplot(script, name):
-    r = subprocess.run(["gnuplot"], input="\n".join(script), text=True,
-                       capture_output=True)
-    if r.returncode:
-        print(f"report.py: gnuplot failed for {name}: {r.stderr}",
-              file=sys.stderr)
-    return r.returncode == 0
-
-
-
-def write_summary(runs, path):
-    keys = ["where", "fs", "section", "tool", "op", "variant", "qd", "depth",
-            "cache", "nrfiles", "rep", "ops", "p50", "p99", "p999", "mean"]
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(keys)
-        for r in runs:
-            if r["tool"] != "scale":
-                w.writerow([round(r[k], 1) if isinstance(r[k], float) else r[k]
-                            for k in keys])
-
-
-def replace_blocks(doc, blocks):
-    with open(doc) as f:
-        text = f.read()
-    for name, body in blocks.items():
-        pat = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)",
-                         re.S)
-        text = pat.sub(lambda m: m.group(1) + body + m.group(2), text)
-    with open(doc, "w") as f:
-        f.write(text)
+SECTIONS = [sec_host, sec_breakeven]
 
 
 def main():
-    args = sys.argv[1:]
-    if not args:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    results = args[0]
-    doc = copy = None
-    if "--doc" in args:
-        doc = args[args.index("--doc") + 1]
-    if "--copy" in args:
-        copy = args[args.index("--copy") + 1]
-    runs = load(results)
-    ex = load_exact(results)
-    if not runs and not ex:
-        print(f"report.py: no results in {results}", file=sys.stderr)
-        sys.exit(1)
-    blocks = {
-        "floor": t_floor(runs, load_notes(results)),
-        "exact-warm": t_exact_warm(ex), "exact-layers": t_exact_layers(ex),
-        "exact-disk": t_exact_disk(ex),
-        "peers": t_peers(runs), "overhead": t_overhead(runs),
-        "uring": t_uring(runs), "depth": t_depth(runs),
-        "abspath": t_abspath(runs), "cold": t_cold(runs),
-        "scale": t_scale(runs),
-    }
-    titles = {
-        "floor": "Host: the sync backend against fio's floor",
-        "exact-warm": "VM, exact: instructions per operation",
-        "exact-layers": "VM, exact: instructions per operation by layer",
-        "exact-disk": "VM, exact: cold operations on a modelled disk",
-        "peers": "Every tool at iodepth 1, 1000 files, warm (medians)",
-        "overhead": "fio's overhead: the sync backend against the bare loop",
-        "uring": "uring against sync (ops/s ratio), by iodepth",
-        "depth": "By handle against by path, directory depth 1 and 8",
-        "abspath": "Paths relative to the file system against absolute",
-        "cold": "Warm against cold dentry and inode caches",
-        "scale": "Scale: set-up, memory, ops/s by number of files",
-    }
-    pngs = plots(runs, results) + exact_plots(ex, results)
-    md = ["# make compare results\n", TCG_NOTE + "\n"]
-    for k, body in blocks.items():
-        md.append(f"## {titles[k]}\n\n{body}")
-    for p in pngs:
-        md.append(f"![{os.path.basename(p)}]({os.path.basename(p)})\n")
-    with open(os.path.join(results, "tables.md"), "w") as f:
-        f.write("\n".join(md))
-    write_summary(runs, os.path.join(results, "summary.csv"))
-    if doc:
-        replace_blocks(doc, blocks)
-    if copy:
-        os.makedirs(copy, exist_ok=True)
-        for old in os.listdir(copy):
-            if old.endswith(".png"):
-                os.remove(os.path.join(copy, old))
-        for p in pngs + [os.path.join(results, "tables.md"),
-                         os.path.join(results, "summary.csv")]:
-            shutil.copy(p, copy)
-    print(f"report.py: {len(runs)} runs, {len(pngs)} plots, "
-          f"tables in {os.path.join(results, 'tables.md')}")
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", default=os.path.join(TOP, "test", "bench",
+                                                      "results"))
+    ap.add_argument("--template", default=os.path.join(
+        TOP, "test", "bench", "BENCHMARKS.md.in"))
+    ap.add_argument("--doc", default=os.path.join(TOP, "BENCHMARKS.md"))
+    ap.add_argument("--plots", action="store_true")
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--positions", action="store_true")
+    a = ap.parse_args()
+    rep = Report(a.results)
+    for sec in SECTIONS:
+        sec(rep)
+    with open(a.template) as f:
+        text, pos = rep.render(f.read())
+    if a.positions:
+        for line, col, name in pos:
+            print(f"{line}\t{col}\t{name}")
+        return 0
+    if a.check:
+        with open(a.doc) as f:
+            have = f.read()
+        if have == text:
+            print(f"report: {a.doc} matches the committed results "
+                  f"({len(pos)} values)")
+            return 0
+        want_lines, have_lines = text.split("\n"), have.split("\n")
+        for i, (w, h) in enumerate(zip(want_lines, have_lines), 1):
+            if w != h:
+                names = [n for (ln, _, n) in pos if ln == i]
+                print(f"report: {a.doc} line {i} does not match the "
+                      f"committed results{' (' + ', '.join(names) + ')' if names else ''}:\n"
+                      f"  document: {h}\n  results:  {w}")
+                return 1
+        print(f"report: {a.doc} has {len(have_lines)} lines, the results "
+              f"give {len(want_lines)}")
+        return 1
+    if a.plots:
+        rep.draw()
+    with open(a.doc, "w") as f:
+        f.write(text)
+    print(f"report: wrote {a.doc} ({len(pos)} values)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
