@@ -977,6 +977,14 @@ static int fh_open_dirs(struct thread_data *td, struct fh_data *fhd)
 			(uint16_t)fh_name_offset(f->file_name);
 	}
 	free(hash);
+	/* room was made for a directory per file: hand back the rest */
+	if (!ret && fhd->nr_dirs < td->files_index) {
+		struct fh_dir *d = realloc(fhd->dirs,
+					   fhd->nr_dirs * sizeof(*d));
+
+		if (d)
+			fhd->dirs = d;
+	}
 	return ret;
 }
 

@@ -373,8 +373,6 @@ def sec_breakeven(rep):
                         fmt_x(r["busy_ns_per_op"] / s1["busy_ns_per_op"]))
         if s1:
             rep.put(f"be.{op}.warm.sync.cpu", fmt_int(s1["busy_ns_per_op"]))
-    for fs, tag, sw_rows in (("ext4", "", None),):
-        pass
     # the full tables: one per operation, ext4, deep queue
     for op in deep.ops:
         lines = []
@@ -404,6 +402,68 @@ def sec_breakeven(rep):
             ["ring qd16 p50 / p99", "CPU ns/op ring qd16 / 1 thread",
              "reads/op ring qd16 / 1 thread"], lines))
         be_plot(rep, deep, op)
+    sec_iowq(rep, deep)
+
+
+def sec_iowq(rep, deep):
+    """cold encodes with io-wq's worker cap raised"""
+    lines = []
+    for lat in deep.lats:
+        for d in (16, 64):
+            base = deep.get(lat, "encode", 1, ("ring", d))
+            raised = [c for (l, o, m, v, w), c in deep.cells.items()
+                      if l == lat and o == "encode" and m == 1 and
+                      v == ("ring", d) and w != 0]
+            if not base or not raised:
+                continue
+            r = raised[0]
+            s1 = deep.get(lat, "encode", 1, ("sync", 1))
+            lines.append([deep.lat_label(lat), f"qd{d}",
+                          fmt_k(base["ops_per_sec"]),
+                          fmt_k(r["ops_per_sec"]),
+                          fmt_x(r["ops_per_sec"] / base["ops_per_sec"]),
+                          fmt_x(r["ops_per_sec"] / s1["ops_per_sec"])])
+            rep.put(f"be.iowq.{lat}.qd{d}.x",
+                    fmt_x(r["ops_per_sec"] / base["ops_per_sec"]))
+    rep.put("table:be.iowq", table(
+        ["read", "ring", "ops/s, io-wq as it is",
+         "ops/s, io-wq limits raised", "raised ÷ as it is",
+         "raised ÷ 1 thread"], lines))
+
+
+def sec_smp2(rep):
+    """the key cells on 2 vCPUs (TCG without icount): ratios within one
+    run (each repeat runs every variant of a cell back to back)"""
+    rows = load_jsonl(os.path.join(rep.results, "vm", "smp2", "cells.jsonl"))
+    if not rows:
+        raise SystemExit("report: no 2-vCPU results")
+    reps = sorted({r["rep"] for r in rows})
+    rep.put("smp2.reps", len(reps))
+    lines = []
+    for op in [o for o in OP_NAMES if pick(rows, op=op)]:
+        for lat in sorted({r["lat_us"] for r in rows}):
+            for d in sorted({r["depth"] for r in rows if r["ring"]}):
+                for n in sorted({r["threads"] for r in rows
+                                 if not r["ring"]}):
+                    ratios = []
+                    for k in reps:
+                        rg = pick(rows, op=op, lat_us=lat, rep=k, ring=1,
+                                  depth=d)
+                        sy = pick(rows, op=op, lat_us=lat, rep=k, ring=0,
+                                  threads=n)
+                        if rg and sy:
+                            ratios.append(rg[0]["ops_per_sec"] /
+                                          sy[0]["ops_per_sec"])
+                    if not ratios:
+                        continue
+                    med = statistics.median(ratios)
+                    rep.put(f"smp2.{op}.{lat}.qd{d}.vs{n}", fmt_x(med))
+                    lines.append([OP_NAMES[op], f"{lat} µs asked",
+                                  f"ring qd{d} ÷ {vname(('sync', n))}",
+                                  fmt_x(med), f"{min(ratios):.2f}–"
+                                  f"{max(ratios):.2f}"])
+    rep.put("table:smp2", table(["operation", "device", "ratio",
+                                 "median of the repeats", "range"], lines))
 
 
 def be_plot(rep, sw, op):
@@ -435,9 +495,232 @@ def be_plot(rep, sw, op):
              + "".join(plots) + "unset multiplot\n", dat)
 
 
+# --------------------------------------------------------------- warm
+
+LAYERS = ["fio", "rawloop", "engine", "liburing", "libc",
+          "syscall entry/exit", "io_uring core", "VFS/exportfs", "slab",
+          "filesystem", "other kernel", "idle"]
+
+KERNEL_RULES = [
+    ("idle", ("__cpuidle", "default_idle", "do_idle", "cpu_idle",
+              "acpi_idle", "cpuidle", "arch_cpu_idle", "amd_e400")),
+    ("io_uring core", ("io_", "__io_", "tctx_", "__x64_sys_io_uring",
+                       "__do_sys_io_uring")),
+    # __x64_sys_X is the system call itself (its body is often inlined
+    # there): it stays with its layer, VFS by default
+    ("syscall entry/exit", ("entry_SYSCALL", "do_syscall_64",
+                            "syscall_exit", "syscall_enter",
+                            "exit_to_user_mode", "x64_sys_call",
+                            "syscall_trace", "fpregs_", "switch_fpu",
+                            "restore_fpregs")),
+    ("filesystem", ("shmem_", "ext4_", "__ext4", "xfs_", "jbd2_",
+                    "simple_", "dcache_readdir")),
+    ("slab", ("kmem_cache_", "__kmalloc", "kmalloc", "kfree", "slab_",
+              "__slab", "___slab", "memcg_", "obj_cgroup", "__memcg",
+              "mod_objcg", "refill_obj", "get_partial", "put_cpu_partial",
+              "kvfree", "__kmem_cache", "__update_cpu_freelist")),
+    ("other kernel", ("schedule", "__schedule", "pick_next", "update_",
+                      "enqueue_", "dequeue_", "finish_task_switch",
+                      "__switch_to", "try_to_wake_up", "ttwu_", "hrtimer",
+                      "tick_", "irq", "__irq", "apic_", "__sysvec",
+                      "sysvec_", "asm_sysvec", "rcu_", "native_",
+                      "clear_page", "handle_mm_fault", "exc_page_fault",
+                      "do_user_addr_fault", "__handle_mm_fault", "perf_",
+                      "__perf", "timekeeping", "ktime_", "sched_",
+                      "__update", "raw_spin", "_raw_spin", "lapic",
+                      "run_timer", "__run_timers", "__do_softirq",
+                      "do_softirq", "psi_", "account_", "cpuacct",
+                      "cgroup_", "select_task_rq", "check_preempt",
+                      "set_next_entity", "put_prev", "wake_up",
+                      "__wake_up", "prepare_to_wait", "finish_wait",
+                      "worker_thread", "process_one_work", "kthread",
+                      "ret_from_fork", "__mod_", "vm_", "mt_", "mas_",
+                      "folio", "filemap_", "unmap_", "zap_", "tlb_",
+                      "do_anonymous", "do_fault", "lru_", "release_pages",
+                      "free_", "__free", "get_page", "alloc_pages",
+                      "__alloc_pages", "rmqueue", "copy_page", "memset",
+                      "memcpy", "page_")),
+]
+
+
+def layer_of(dso, sym):
+    if dso.startswith("["):
+        if dso == "[vdso]":
+            return "libc"
+        for layer, prefixes in KERNEL_RULES:
+            if sym.startswith(prefixes):
+                return layer
+        return "VFS/exportfs"
+    base = os.path.basename(dso)
+    if base == "fhandle.so":
+        return "engine"
+    if base == "rawloop":
+        return "rawloop"
+    if base.startswith("liburing"):
+        return "liburing"
+    if base.startswith("libc.so") or base.startswith("libc-"):
+        return "libc"
+    return "fio"
+
+
+PERF_LINE = re.compile(r"^\s*([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(\S.*?)\s*$")
+
+
+def perf_shares(path):
+    """each layer's share of a perf report --sort dso,sym"""
+    by = {}
+    with open(path) as f:
+        for line in f:
+            m = PERF_LINE.match(line)
+            if m:
+                pct, dso, _, sym = m.groups()
+                lay = layer_of(dso, sym)
+                by[lay] = by.get(lay, 0.0) + float(pct) / 100
+    return by
+
+
+def sec_warm(rep):
+    base = os.path.join(rep.results, "vm", "warm")
+    rows = load_jsonl(os.path.join(base, "cells.jsonl"))
+    if not rows:
+        raise SystemExit("report: no warm results")
+    raw = pick(rows, section="raw")
+    rep.put("warm.raw.ops", fmt_int(raw[0]["ops"]))
+    spreads = []
+
+    def rawcell(op, ring, depth):
+        sel = one(raw, op=op, ring=ring, depth=depth)
+        if len(sel) > 1:
+            spreads.append(max(r["ns_per_op"] for r in sel) -
+                           min(r["ns_per_op"] for r in sel))
+        return mean_of(sel, "ns_per_op")
+
+    lines = []
+    cost = {}
+    for op in ("encode", "open", "openat"):
+        s = rawcell(op, 0, 1)
+        row = [op, fmt_int(s)]
+        for d in (1, 16):
+            r = rawcell(op, 1, d)
+            cost[(op, d)] = r - s
+            row += [fmt_int(r), f"{r - s:+,.0f}"]
+            rep.put(f"warm.raw.{op}.ring{d}", fmt_int(r))
+            rep.put(f"warm.raw.{op}.ring{d}.cost", f"{r - s:+,.0f}")
+        rep.put(f"warm.raw.{op}.sync", fmt_int(s))
+        lines.append(row)
+    for d in (1, 16):
+        nop = rawcell("nop", 1, d)
+        rep.put(f"warm.raw.nop{d}", fmt_int(nop))
+        diff = cost[("open", d)] - cost[("openat", d)]
+        rep.put(f"warm.raw.vs_openat{d}", f"{diff:+,.0f}")
+    rep.put("warm.raw.spread.max", f"{max(spreads) if spreads else 0:.2f}")
+    rep.put("table:warm.raw", table(
+        ["operation", "syscalls", "ring qd1", "ring qd1 − syscalls",
+         "ring qd16", "ring qd16 − syscalls"], lines))
+    # the engine: cost of an operation = the difference of two lengths
+    fio = pick(rows, section="fio")
+    flines, fspreads = [], []
+    for op in ("encode", "open", "openat"):
+        row = [op]
+        for be, d in (("sync", 1), ("uring", 1), ("uring", 16)):
+            reps_ = sorted({r["rep"] for r in fio})
+            margs, fixed = [], []
+            for k in reps_:
+                sel = pick(fio, op=op, backend=be, depth=d, rep=k)
+                by_n = {r["n"]: r for r in sel}
+                n1, n2 = sorted(by_n)
+                t1 = by_n[n1]["runtime_ms"] * 1e6
+                t2 = by_n[n2]["runtime_ms"] * 1e6
+                m = (t2 - t1) / (n2 - n1)
+                margs.append(m)
+                fixed.append(t1 - m * n1)
+            m = statistics.fmean(margs)
+            if len(margs) > 1:
+                fspreads.append(max(margs) - min(margs))
+            res = 1e6 / (n2 - n1)
+            name = f"warm.fio.{op}.{be}{d}"
+            rep.put(name, fmt_int(m))
+            raw_same = rawcell(op, 0 if be == "sync" else 1, d)
+            rep.put(name + ".layer", f"{m - raw_same:+,.0f}")
+            rep.put(name + ".fixed", fmt_int(statistics.fmean(fixed) / 1e3))
+            row += [fmt_int(m), f"{m - raw_same:+,.0f}"]
+        flines.append(row)
+    rep.put("warm.fio.resolution", f"{res:.0f}")
+    rep.put("warm.fio.spread.max", fmt_int(max(fspreads) if fspreads else 0))
+    rep.put("table:warm.fio", table(
+        ["operation", "engine sync", "its fio layer", "engine uring qd1",
+         "its fio layer", "engine uring qd16", "its fio layer"], flines))
+    # where the instructions go: open at depth 16, perf twice
+    perf = pick(rows, section="perf")
+    cells = {("rawloop", "sync"): rawcell("open", 0, 1),
+             ("rawloop", "ring16"): rawcell("open", 1, 16)}
+    for be, d, v in (("sync", 1, "sync"), ("uring", 16, "ring16")):
+        cells[("fio", v)] = float(rep.values[f"warm.fio.open.{be}{d}"]
+                                  .replace(",", ""))
+    layer_rows, noise = [], []
+    by_cell = {}
+    for (tool, v), ns in cells.items():
+        per_rep = []
+        for k in sorted({r["rep"] for r in perf}):
+            pre = "raw" if tool == "rawloop" else "fio"
+            path = os.path.join(base, "perf", f"{pre}-{v}-r{k}.txt")
+            if os.path.isfile(path):
+                sh = perf_shares(path)
+                busy = 1 - sh.get("idle", 0)
+                per_rep.append({l: ns * sh.get(l, 0) / busy for l in LAYERS
+                                if l != "idle"})
+        if not per_rep:
+            continue
+        by_cell[(tool, v)] = {l: statistics.fmean(p.get(l, 0)
+                                                  for p in per_rep)
+                              for l in LAYERS if l != "idle"}
+        if len(per_rep) > 1:
+            noise += [abs(per_rep[0].get(l, 0) - per_rep[1].get(l, 0))
+                      for l in LAYERS if l != "idle"]
+    if by_cell:
+        heads = [f"{t} {v}" for (t, v) in by_cell]
+        for l in LAYERS:
+            if l == "idle":
+                continue
+            vals = [by_cell[c].get(l, 0) for c in by_cell]
+            if max(vals) < 1:
+                continue
+            layer_rows.append([l] + [fmt_int(x) for x in vals])
+        layer_rows.append(["total"] + [fmt_int(cells[c]) for c in by_cell])
+        rep.put("table:warm.layers", table(["layer (instructions per open "
+                                            "+ close)"] + heads, layer_rows))
+        rep.put("warm.layers.noise.max", fmt_int(max(noise) if noise else 0))
+        warm_plot(rep, by_cell)
+
+
+def warm_plot(rep, by_cell):
+    lays = [l for l in LAYERS if l != "idle" and
+            max(by_cell[c].get(l, 0) for c in by_cell) >= 1]
+    colors = ["#4477aa", "#66ccee", "#228833", "#ccbb44", "#ee6677",
+              "#aa3377", "#bbbbbb", "#000000", "#ee7733", "#009988",
+              "#cc3311"]
+    dat = "cell " + " ".join(f'"{l}"' for l in lays) + "\n"
+    for (t, v), lay in by_cell.items():
+        dat += f'"{t} {v}" ' + " ".join(f"{lay.get(l, 0):.1f}"
+                                          for l in lays) + "\n"
+    cols = ", ".join(
+        f"'' using {i + 2}{':xtic(1)' if i == 0 else ''} title "
+        f"columnhead({i + 2}) lc rgb '{colors[i % len(colors)]}'"
+        for i, _ in enumerate(lays))
+    rep.plot("warm-layers", "where the instructions of a warm open by "
+             "handle + close go, by layer",
+             "set title 'instructions per open by handle + close (warm "
+             "tmpfs), by layer'\nset style data histograms\n"
+             "set style histogram rowstacked\nset style fill solid 0.9 "
+             "border -1\nset boxwidth 0.6\nset key outside right\n"
+             "set ylabel 'instructions per operation'\n"
+             f"plot DATA {cols.replace(chr(39) + chr(39) + ' using', 'using', 1)}\n",
+             dat)
+
+
 # --------------------------------------------------------------- main
 
-SECTIONS = [sec_host, sec_breakeven]
+SECTIONS = [sec_host, sec_breakeven, sec_warm, sec_smp2]
 
 
 def main():
