@@ -588,8 +588,8 @@ def sec_warm(rep):
     rep.put("warm.raw.ops", fmt_int(raw[0]["ops"]))
     spreads = []
 
-    def rawcell(op, ring, depth):
-        sel = one(raw, op=op, ring=ring, depth=depth)
+    def rawcell(op, ring, depth, names="parent"):
+        sel = one(raw, op=op, ring=ring, depth=depth, names=names)
         if len(sel) > 1:
             spreads.append(max(r["ns_per_op"] for r in sel) -
                            min(r["ns_per_op"] for r in sel))
@@ -613,6 +613,11 @@ def sec_warm(rep):
         rep.put(f"warm.raw.nop{d}", fmt_int(nop))
         diff = cost[("open", d)] - cost[("openat", d)]
         rep.put(f"warm.raw.vs_openat{d}", f"{diff:+,.0f}")
+    # a full name 8 directories deep from the cwd against the last
+    # component from an fd on the directory: 8 components more
+    for op in ("encode", "openat"):
+        per = (rawcell(op, 0, 1, "full") - rawcell(op, 0, 1)) / 8
+        rep.put(f"warm.raw.{op}.component", fmt_int(per))
     rep.put("warm.raw.spread.max", f"{max(spreads) if spreads else 0:.2f}")
     rep.put("table:warm.raw", table(
         ["operation", "syscalls", "ring qd1", "ring qd1 − syscalls",

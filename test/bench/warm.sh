@@ -5,8 +5,10 @@
 #
 #   raw    test/bench/rawloop, a million operations a cell: encode, open by
 #          handle + close, openat + close as syscalls and through the ring
-#          at depth 1 and 16, and IORING_OP_NOP (the ring's floor); the
-#          ring's own cost, without fio
+#          at depth 1 and 16, and IORING_OP_NOP (the ring's floor): the
+#          ring's own cost, without fio; and encode and openat by their
+#          full name, 8 directories deep from the cwd (rawloop -F): what
+#          a path component costs
 #   fio    the engine, sync and uring at iodepth 1 and 16: each cell at
 #          two lengths, whose difference is the cost of an operation
 #          without fio's fixed start and end inside its timed phase
@@ -57,11 +59,16 @@ say() {
 }
 nfail=0
 
-# The set: 1,000 files on the guest's tmpfs, named from an fd on their
-# directory (fh_resolve=parent and rawloop's default)
-set=$(mktemp -d /mnt/tmpfs/warm.XXXXXX) || exit 1
-trap 'rm -rf "$set"' EXIT
+# The set: 1,000 files on the guest's tmpfs, 8 directories below the
+# cwd, named from an fd on their directory (fh_resolve=parent and
+# rawloop's default) or by their name from the cwd (-F)
+top_set=$(mktemp -d /mnt/tmpfs/warm.XXXXXX) || exit 1
+trap 'rm -rf "$top_set"' EXIT
+deep=a/b/c/d/e/f/g/h
+set=$top_set/$deep
+mkdir -p "$set" || exit 1
 for i in $(seq 0 999); do head -c 4096 /dev/zero >"$set/f.$i"; done
+cd "$top_set" || exit 1
 
 # shellcheck source=test/bench/record.sh
 . "$top/test/bench/record.sh"
@@ -78,26 +85,29 @@ fio_cmd() {	# OP BACKEND QD N
 		--fh_backend="$be" --fh_read_op="$op" "${depth[@]}"
 }
 
-raw_cells() {	# lines: OP RING DEPTH
+raw_cells() {	# lines: OP RING DEPTH NAMES
 	local op
 	for op in encode open openat; do
-		echo "$op 0 1"
-		echo "$op 1 1"
-		echo "$op 1 16"
+		echo "$op 0 1 parent"
+		echo "$op 1 1 parent"
+		echo "$op 1 16 parent"
 	done
-	echo "nop 1 1"
-	echo "nop 1 16"
+	echo "nop 1 1 parent"
+	echo "nop 1 16 parent"
+	echo "encode 0 1 full"
+	echo "openat 0 1 full"
 }
 
 sec_raw() {
-	local op ring d rep r
+	local op ring d names rep r
 	for rep in $(seq 1 "$reps"); do
-		while read -r op ring d; do
+		while read -r op ring d names; do
 			r=()
 			[ "$ring" = 1 ] && r=(-r -q "$d")
+			[ "$names" = full ] && r+=(-F)
 			record section=raw op="$op" ring="$ring" depth="$d" \
 				rep="$rep" -- "$RAW" -o "$op" "${r[@]}" -u \
-				-n "$ops" "$set" 1000
+				-n "$ops" "$deep" 1000
 		done <<<"$(raw_cells)"
 	done
 }
@@ -137,10 +147,10 @@ sec_perf() {
 	command -v perf >/dev/null || { say "no perf: no profiles"; nfail=$((nfail + 1)); return; }
 	for rep in $(seq 1 "$reps"); do
 		record section=perf tool=rawloop variant=sync rep="$rep" -- \
-			perf_cell "raw-sync-r$rep" "$RAW" -o open -u -n "$ops" "$set" 1000
+			perf_cell "raw-sync-r$rep" "$RAW" -o open -u -n "$ops" "$deep" 1000
 		record section=perf tool=rawloop variant=ring16 rep="$rep" -- \
 			perf_cell "raw-ring16-r$rep" "$RAW" -o open -r -q 16 -u \
-			-n "$ops" "$set" 1000
+			-n "$ops" "$deep" 1000
 		# shellcheck disable=SC2046
 		JQ=$FIO_FIELDS record section=perf tool=fio variant=sync \
 			rep="$rep" -- perf_cell "fio-sync-r$rep" \
