@@ -65,6 +65,8 @@ stage "set-up and build" build
 stage "engine tests (sync backend)" bash test/engine/run.sh
 stage "job files (sync backend)" bash test/jobs.sh
 stage "fio client/server on loopback" bash test/bench/client-server-test.sh
+stage "BENCHMARKS.md against its committed results (test/bench/report-test.sh)" \
+	bash test/bench/report-test.sh
 stage "kernel tests on this kernel (they skip without the opcodes)" \
 	bash test/kernel/run.sh
 if [ "$host_only" = 0 ]; then
