@@ -22,18 +22,21 @@ ENGINE := $(BUILD)/fhandle.so
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 KTESTS := $(patsubst test/kernel/%.c,$(BUILD)/test/kernel/%,\
 	$(wildcard test/kernel/*.c))
+# The NFS client workload (test/nfs): libnfs's RPC layer.
+NFSLOAD := $(BUILD)/nfs/nfsload
 
 # What building needs; the test suite installs what testing needs.
 BUILD_PKGS := build-essential liburing-dev fio dpkg-dev
 
-.PHONY: FORCE all engine examples ktests fio-src test host-test install uninstall \
+.PHONY: FORCE all engine examples ktests nfsload fio-src test host-test install uninstall \
 	clean kernel kernel-debug vm-run vm-test compare run
 
-all: engine examples ktests
+all: engine examples ktests nfsload
 
 engine: $(ENGINE)
 examples: $(EXAMPLES)
 ktests: $(KTESTS)
+nfsload: $(NFSLOAD)
 
 fio-src: $(FIO_SRC)/config-host.h
 
@@ -65,6 +68,14 @@ $(BUILD)/test/kernel/%: test/kernel/%.c test/kernel/ktest.h \
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iengines -Itest/kernel -pthread \
 		-o $@ $< -luring
+
+$(BUILD)/.deps-nfs: test/need-pkgs.sh
+	bash test/need-pkgs.sh libnfs-dev
+	@mkdir -p $(@D) && touch $@
+
+$(NFSLOAD): test/nfs/nfsload.c | $(BUILD)/.deps $(BUILD)/.deps-nfs
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< -lnfs
 
 # The main job: a comparison on a temporary file set (jobfiles/run.sh).
 run: engine examples
