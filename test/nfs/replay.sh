@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Replay converted ganesha calls (test/nfs/convert.py's jobs) through the
+# engine, and check that fio performed exactly the encodes and opens the
+# conversion recorded (jobs.tsv), from fio's JSON.
+#
+# usage: test/nfs/replay.sh [--backend sync|uring] [--dir DIR] [--out OUT]
+#            JOBDIR [JOBFILE...]
+#   JOBDIR: convert.py's output (jobfiles/ganesha is one); JOBFILEs: some
+#   of its *.fio (default: all).  --dir: where the file set is made (it
+#   must be empty or hold this very set; default: a new directory under
+#   /tmp, removed after; in the VM, a scratch filesystem).  --out: where
+#   fio's JSON goes (default: a temporary directory, removed after).
+#   --backend: the engine's fh_backend (default $FHANDLE_BACKEND or sync).
+# Prints one line per job file: operations, the time the jobs took
+# together (fio's longest job_runtime), opens and encodes per second, and
+# their mean completion latency; exit status 1 on any mismatch or error.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+say() { echo "replay: $*"; }
+die() { echo "replay: $*" >&2; exit 1; }
+usage() { sed -n '/^# usage/,/^#   --backend/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+
+backend=${FHANDLE_BACKEND:-sync} dir= out= jobdir= jobs=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--backend) backend=${2:-}; shift ;;
+	--dir) dir=${2:-}; shift ;;
+	--out) out=${2:-}; shift ;;
+	-*) usage ;;
+	*) if [ -z "$jobdir" ]; then jobdir=$1; else jobs+=("$1"); fi ;;
+	esac
+	shift
+done
+[ -n "$jobdir" ] || usage
+case $backend in sync|uring) ;; *) die "--backend must be sync or uring" ;; esac
+[ -f "$jobdir/jobs.tsv" ] && [ -f "$jobdir/fileset" ] ||
+	die "$jobdir: not a converted capture (no jobs.tsv or fileset)"
+jobdir=$(cd "$jobdir" && pwd)
+so=$top/build/fhandle.so
+[ -f "$so" ] || die "$so missing: run make"
+command -v jq >/dev/null || bash "$top/test/need-pkgs.sh" jq || exit 1
+if [ ${#jobs[@]} = 0 ]; then
+	for j in "$jobdir"/*.fio; do
+		[ -e "$j" ] && jobs+=("$j")
+	done
+fi
+[ ${#jobs[@]} -gt 0 ] || die "$jobdir: no job file"
+
+tmp_dir= tmp_out=
+cleanup() {
+	[ -z "$tmp_dir" ] || rm -rf "$tmp_dir"
+	[ -z "$tmp_out" ] || rm -rf "$tmp_out"
+}
+trap cleanup EXIT
+if [ -z "$dir" ]; then
+	dir=$(mktemp -d /tmp/fhandle-nfs-replay.XXXXXX) || exit 1
+	tmp_dir=$dir
+fi
+if [ -z "$out" ]; then
+	out=$(mktemp -d /tmp/fhandle-nfs-json.XXXXXX) || exit 1
+	tmp_out=$out
+fi
+mkdir -p "$out" || exit 1
+out=$(cd "$out" && pwd)
+python3 "$top/test/nfs/convert.py" fileset "$dir" --from "$jobdir/fileset" \
+	>/dev/null || die "cannot make the file set in $dir"
+
+status=0
+for j in "${jobs[@]}"; do
+	name=$(basename "$j" .fio)
+	[ -f "$jobdir/$name.fio" ] || { say "$j: not a job file of $jobdir"; status=1; continue; }
+	json=$out/$name.$backend.json
+	# fio's names are relative to the file set's root (fio 3.33 crashes
+	# on read_iolog with directory=)
+	if ! (cd "$dir" && FHANDLE_SO=$so FHANDLE_BACKEND=$backend \
+		FHANDLE_NFS_JOBS=$jobdir fio --output-format=json \
+		--output="$json.raw" "$jobdir/$name.fio" >"$json.log" 2>&1); then
+		say "$name: fio failed:"; tail -n 20 "$json.log" "$json.raw" | sed 's/^/  /'
+		status=1
+		continue
+	fi
+	sed -n '/^{/,$p' "$json.raw" >"$json" && rm -f "$json.raw"
+	want=$(awk -F'\t' -v f="$name.fio" '$1 == f { r += $3; w += $4 } END { print r + 0, w + 0 }' \
+		"$jobdir/jobs.tsv")
+	got=$(jq -r '[([.jobs[].read.total_ios] | add), ([.jobs[].write.total_ios] | add)] | map(tostring) | join(" ")' "$json")
+	errs=$(jq '[.jobs[].error] | map(select(. != 0)) | length' "$json")
+	line=$(jq -r '
+		def rate(n; ms): if ms > 0 then n * 1000 / ms else 0 end;
+		def mean(d): ([.jobs[] | .[d].clat_ns.mean * .[d].total_ios] | add) /
+			(([.jobs[] | .[d].total_ios] | add) | if . > 0 then . else 1 end) / 1000;
+		([.jobs[].job_runtime] | max) as $ms |
+		([.jobs[].read.total_ios] | add) as $r | ([.jobs[].write.total_ios] | add) as $w |
+		"\(.jobs | length) jobs, \($ms) ms: opens \($r) (\(rate($r; $ms) | floor)/s, clat mean \(mean("read") * 10 | round / 10) us), encodes \($w) (\(rate($w; $ms) | floor)/s, clat mean \(mean("write") * 10 | round / 10) us)"' "$json")
+	if [ "$got" != "$want" ] || [ "$errs" != 0 ]; then
+		say "$name ($backend): MISMATCH: fio did $got opens/encodes with $errs job errors; the capture has $want"
+		status=1
+	else
+		say "$name ($backend): $line; as captured"
+	fi
+done
+exit $status
