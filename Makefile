@@ -115,7 +115,7 @@ vm-run: all
 vm-test: all
 	bash test/vm/suite.sh
 
-# make compare [PART=host|vm]: the benchmarks (BENCHMARKS.md)
+# make compare [PART=host|vm|nfs]: the benchmarks (BENCHMARKS.md)
 compare: all
 	bash test/bench/compare.sh $(if $(PART),--part $(PART))
 

@@ -12,7 +12,10 @@
 #    at iodepth 1-64 on tmpfs, ext4 and xfs, then test/bench/exact.sh
 #    (instructions per operation, their split by layer from perf, the
 #    ring's NOP floor, and cold opens on a modelled disk);
-# 3. test/bench/report.py: tables, plots, summary.
+# 3. test/bench/report.py: tables, plots, summary;
+# 4. test/nfs/bench.sh: nfs-ganesha's handle calls captured and replayed
+#    (its host half with the host part, its VM half with the VM part;
+#    PART=nfs runs both halves alone), results in test/bench/results/nfs.
 #
 # Results: build/bench/results/{host,vm}/json/*.json (fio's JSON of every
 # run), tables.md, summary.csv, *.png.  After a run (not --quick or
@@ -20,10 +23,11 @@
 # and the tables of BENCHMARKS.md rewritten, from the results of both
 # parts (a --part run keeps the other part's results of an earlier run).
 #
-# usage: test/bench/compare.sh [--1m] [--part host|vm] [--quick] [--no-doc]
-#   --part host (or --host-only), --part vm (or --vm-only): one part only
+# usage: test/bench/compare.sh [--1m] [--part host|vm|nfs] [--quick] [--no-doc]
+#   --part host (or --host-only), --part vm (or --vm-only), --part nfs:
+#   one part only
 # The same as variables for make compare: FHANDLE_BENCH_1M=1,
-# PART=host|vm (or FHANDLE_BENCH_ONLY), FHANDLE_BENCH_QUICK=1;
+# PART=host|vm|nfs (or FHANDLE_BENCH_ONLY), FHANDLE_BENCH_QUICK=1;
 # FHANDLE_BENCH_KERNEL=BZIMAGE boots that kernel instead of kernel/build.sh's.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,8 +50,8 @@ while [ $# -gt 0 ]; do
 done
 
 case $only in
-""|host|vm) ;;
-*) echo "compare: --part (PART) must be host or vm, not '$only'" >&2; exit 2 ;;
+""|host|vm|nfs) ;;
+*) echo "compare: --part (PART) must be host, vm or nfs, not '$only'" >&2; exit 2 ;;
 esac
 
 say() { printf 'compare: %s\n' "$*"; }
@@ -95,7 +99,7 @@ ext4_setup() {
 	mount -o loop "$ext4_img" "$ext4_mnt"
 }
 
-if [ "$only" != vm ]; then
+if [ -z "$only" ] || [ "$only" = host ]; then
 	say "host part: $(uname -r), sync backend and peers on tmpfs and ext4"
 	mkdir -p "$results/host"
 	# a first look at the load: what else runs shows in every figure
@@ -120,7 +124,7 @@ if [ "$only" != vm ]; then
 	fi
 fi
 
-if [ "$only" != host ]; then
+if [ -z "$only" ] || [ "$only" = vm ]; then
 	say "VM part, exact mode (icount: one ns per instruction): the matrix" \
 		"on tmpfs, ext4 and xfs, then test/bench/exact.sh"
 	mkdir -p "$results/vm"
@@ -140,6 +144,16 @@ if [ "$only" != host ]; then
 			--out "$results/vm" -c "$vmcmd" ||
 			{ say "VM part failed: $vmcmd"; status=1; }
 	done
+fi
+
+nfs_args=()
+[ "$only" = host ] || [ "$only" = vm ] && nfs_args+=(--part "$only")
+[ "$quick" = 1 ] && nfs_args+=(--quick)
+say "NFS part: test/nfs/bench.sh ${nfs_args[*]}"
+bash test/nfs/bench.sh "${nfs_args[@]}" || status=1
+if [ "$only" = nfs ]; then
+	say "done in $(( $(date +%s) - t0 )) s"
+	exit $status
 fi
 
 say "report"

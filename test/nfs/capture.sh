@@ -10,7 +10,8 @@
 #              and inode caches dropped, then that one phase alone (lookup,
 #              getattr and read use the handles a readdirplus saved: NFSv3
 #              handles outlive a restart, as a client's do)
-#   warmup     a full pass on a fresh server (readdirplus lookup getattr read)
+#   first      a full pass (readdirplus lookup getattr read) on a restarted
+#              ganesha (its caches empty) with the kernel's caches warm
 #   warm       the same pass again on that now warm server
 #
 # Then the same runs without strace, for the client's own figures and
@@ -18,7 +19,8 @@
 # label, traced, trace file, phase, start, end, ops, errors, mean/p50/p99
 # latency in us, ops/s), trace-*.txt (strace's logs), client-*.txt
 # (nfsload's output), fileset (the set's shape), export (its path),
-# handles.tsv (the kernel's handle of each file, as ganesha sees them).
+# handles.tsv (the kernel's handle of each file, as ganesha sees them),
+# client (nfsload's operations in flight).
 #
 # usage: test/nfs/capture.sh [--files N] [--per-dir N] [--size BYTES]
 #            [--inflight N] [--dir DIR] OUT
@@ -70,6 +72,7 @@ python3 "$top/test/nfs/convert.py" fileset "$dir" --files "$files" \
 	die "cannot make the file set"
 dir=$(cd "$dir" && pwd)
 echo "$dir" >"$out/export"
+echo "inflight $inflight" >"$out/client"
 # the kernel's handles of the set: opens in the trace name files by them
 python3 "$top/test/nfs/convert.py" handles "$dir" --from "$out/fileset" \
 	>"$out/handles.tsv" || die "cannot encode the file set"
@@ -114,7 +117,7 @@ for traced in strace none; do
 	[ $traced = strace ] && trace=$out/trace-warm.txt
 	bash "$top/test/nfs/ganesha.sh" restart "$state" ${trace:+--strace "$trace"} ||
 		die "ganesha did not restart"
-	client warmup $traced "${trace##*/}" 0 readdirplus lookup getattr read
+	client first $traced "${trace##*/}" 0 readdirplus lookup getattr read
 	client warm $traced "${trace##*/}" 0 readdirplus lookup getattr read
 	bash "$top/test/nfs/ganesha.sh" stop "$state"
 done

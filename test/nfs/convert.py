@@ -562,7 +562,9 @@ def convert(capdir, out):
             raise Bad("%s: truncated: it ends at %.6f, before the %s phase of %s "
                       "(until %.6f)" % (tpath, last, r["phase"], r["label"], r["end"]))
         st, ops = analyse(calls, r["start"], r["end"], root, hmap, isdir)
-        label = "%s-%s" % (r["label"], r["phase"])
+        # cold-read's read phase is cold-read; first's is first-read
+        label = r["label"] if r["label"].endswith("-" + r["phase"]) else \
+            "%s-%s" % (r["label"], r["phase"])
         if ops:
             jobrows += write_jobs(out, label, ops, bs)
         enc = sum(1 for o in ops if o.kind == "encode")

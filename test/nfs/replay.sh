@@ -4,13 +4,18 @@
 # conversion recorded (jobs.tsv), from fio's JSON.
 #
 # usage: test/nfs/replay.sh [--backend sync|uring] [--dir DIR] [--out OUT]
-#            JOBDIR [JOBFILE...]
+#            [--cold] [--tsv FILE --tag TAG] JOBDIR [JOBFILE...]
 #   JOBDIR: convert.py's output (jobfiles/ganesha is one); JOBFILEs: some
 #   of its *.fio (default: all).  --dir: where the file set is made (it
 #   must be empty or hold this very set; default: a new directory under
 #   /tmp, removed after; in the VM, a scratch filesystem).  --out: where
 #   fio's JSON goes (default: a temporary directory, removed after).
 #   --backend: the engine's fh_backend (default $FHANDLE_BACKEND or sync).
+#   --cold: the dentry and inode caches are dropped (root only) after the
+#   jobs' inits, before their first operation (the engine's fh_cold_cache).
+#   --tsv: append one line per job file to FILE: TAG, job file, backend,
+#   jobs, fio's longest job_runtime (ms), opens, encodes, their mean
+#   completion latency (ns), the summed busy time of all jobs (us).
 # Prints one line per job file: operations, the time the jobs took
 # together (fio's longest job_runtime), opens and encodes per second, and
 # their mean completion latency; exit status 1 on any mismatch or error.
@@ -20,12 +25,15 @@ say() { echo "replay: $*"; }
 die() { echo "replay: $*" >&2; exit 1; }
 usage() { sed -n '/^# usage/,/^#   --backend/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
-backend=${FHANDLE_BACKEND:-sync} dir= out= jobdir= jobs=()
+backend=${FHANDLE_BACKEND:-sync} dir= out= jobdir= jobs=() cold=0 tsv= tag=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--backend) backend=${2:-}; shift ;;
 	--dir) dir=${2:-}; shift ;;
 	--out) out=${2:-}; shift ;;
+	--cold) cold=1 ;;
+	--tsv) tsv=${2:-}; shift ;;
+	--tag) tag=${2:-}; shift ;;
 	-*) usage ;;
 	*) if [ -z "$jobdir" ]; then jobdir=$1; else jobs+=("$1"); fi ;;
 	esac
@@ -33,6 +41,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$jobdir" ] || usage
 case $backend in sync|uring) ;; *) die "--backend must be sync or uring" ;; esac
+[ -z "$tsv" ] || [ -n "$tag" ] || die "--tsv needs --tag"
 [ -f "$jobdir/jobs.tsv" ] && [ -f "$jobdir/fileset" ] ||
 	die "$jobdir: not a converted capture (no jobs.tsv or fileset)"
 jobdir=$(cd "$jobdir" && pwd)
@@ -70,11 +79,18 @@ for j in "${jobs[@]}"; do
 	name=$(basename "$j" .fio)
 	[ -f "$jobdir/$name.fio" ] || { say "$j: not a job file of $jobdir"; status=1; continue; }
 	json=$out/$name.$backend.json
+	job=$jobdir/$name.fio
+	if [ "$cold" = 1 ]; then
+		# every job of the file is one group: they meet after their
+		# inits (which encode the handles) and the first drops
+		job=$out/$name.cold.fio
+		sed 's/^\[global\]$/[global]\nfh_cold_cache=1/' "$jobdir/$name.fio" >"$job"
+	fi
 	# fio's names are relative to the file set's root (fio 3.33 crashes
 	# on read_iolog with directory=)
 	if ! (cd "$dir" && FHANDLE_SO=$so FHANDLE_BACKEND=$backend \
 		FHANDLE_NFS_JOBS=$jobdir fio --output-format=json \
-		--output="$json.raw" "$jobdir/$name.fio" >"$json.log" 2>&1); then
+		--output="$json.raw" "$job" >"$json.log" 2>&1); then
 		say "$name: fio failed:"; tail -n 20 "$json.log" "$json.raw" | sed 's/^/  /'
 		status=1
 		continue
@@ -84,18 +100,24 @@ for j in "${jobs[@]}"; do
 		"$jobdir/jobs.tsv")
 	got=$(jq -r '[([.jobs[].read.total_ios] | add), ([.jobs[].write.total_ios] | add)] | map(tostring) | join(" ")' "$json")
 	errs=$(jq '[.jobs[].error] | map(select(. != 0)) | length' "$json")
-	line=$(jq -r '
-		def rate(n; ms): if ms > 0 then n * 1000 / ms else 0 end;
+	# the numbers of the line and of --tsv, from fio's JSON
+	nums=$(jq -r '
 		def mean(d): ([.jobs[] | .[d].clat_ns.mean * .[d].total_ios] | add) /
-			(([.jobs[] | .[d].total_ios] | add) | if . > 0 then . else 1 end) / 1000;
-		([.jobs[].job_runtime] | max) as $ms |
-		([.jobs[].read.total_ios] | add) as $r | ([.jobs[].write.total_ios] | add) as $w |
-		"\(.jobs | length) jobs, \($ms) ms: opens \($r) (\(rate($r; $ms) | floor)/s, clat mean \(mean("read") * 10 | round / 10) us), encodes \($w) (\(rate($w; $ms) | floor)/s, clat mean \(mean("write") * 10 | round / 10) us)"' "$json")
+			(([.jobs[] | .[d].total_ios] | add) | if . > 0 then . else 1 end);
+		def busy: [.jobs[] | .read.clat_ns.mean * .read.total_ios +
+			.write.clat_ns.mean * .write.total_ios] | add / 1000;
+		[(.jobs | length), ([.jobs[].job_runtime] | max),
+		 ([.jobs[].read.total_ios] | add), ([.jobs[].write.total_ios] | add),
+		 (mean("read") | round), (mean("write") | round), (busy | round)] |
+		map(tostring) | join("\t")' "$json")
+	IFS=$'\t' read -r njobs ms r w rlat wlat busy <<<"$nums"
+	line="$njobs jobs at once, $ms ms: $r opens (clat mean $((rlat / 1000)).$((rlat % 1000 / 100)) us), $w encodes (clat mean $((wlat / 1000)).$((wlat % 1000 / 100)) us)"
 	if [ "$got" != "$want" ] || [ "$errs" != 0 ]; then
 		say "$name ($backend): MISMATCH: fio did $got opens/encodes with $errs job errors; the capture has $want"
 		status=1
 	else
-		say "$name ($backend): $line; as captured"
+		say "$name ($backend$([ $cold = 1 ] && echo ", cold")): $line; as captured"
+		[ -z "$tsv" ] || printf '%s\t%s\t%s\t%s\n' "$tag" "$name" "$backend" "$nums" >>"$tsv"
 	fi
 done
 exit $status

@@ -89,12 +89,18 @@ t_end_to_end() {
 	touch "$marker"
 	sleep 1	# -newer compares whole seconds on some filesystems
 	cap=$d/capture conv=$d/jobs
-	bash "$NFS/capture.sh" --files 300 --per-dir 100 "$cap" >"$d/capture.log" 2>&1 ||
-		{ fail "capture failed:"; tail -20 "$d/capture.log"; return 1; }
+	# the README's commands, as written there, into this test's directory
+	sed -n '/^## Capture and replay your own server/,/^## /p' "$TOP/README.md" |
+		sed -n '/^```$/,/^```$/p' | grep -v '^```' |
+		sed "s|/tmp/cap|$cap|; s|/tmp/jobs|$conv|" >"$d/readme.sh"
+	grep -q 'capture.sh --files 300' "$d/readme.sh" ||
+		{ fail "no capture command in the README's section"; return 1; }
+	(cd "$TOP" && bash -e "$d/readme.sh") >"$d/readme.log" 2>&1 ||
+		{ fail "the README's commands failed:"; tail -20 "$d/readme.log"; return 1; }
 	left=$(leftovers "$marker")
 	[ -z "$left" ] || { fail "left behind after the capture: $left"; return 1; }
-	python3 "$CONVERT" convert "$cap" "$conv" >"$d/convert.log" 2>&1 ||
-		{ fail "convert failed:"; cat "$d/convert.log"; return 1; }
+	grep -c 'as captured$' "$d/readme.log" >"$d/n"
+	[ "$(cat "$d/n")" -ge 4 ] || { fail "the README's replay replayed $(cat "$d/n") job files"; return 1; }
 	# every phase of both servers, traced and not, is there, without errors
 	expect_eq "capture lines" "$(wc -l <"$cap/capture.tsv")" 24 || return 1
 	expect_eq "client errors" "$(awk -F'\t' '{ e += $8 } END { print e + 0 }' \
@@ -107,18 +113,19 @@ t_end_to_end() {
 		"$conv/report.tsv")
 	# the cold server makes handle calls for every op type
 	for phase in readdirplus lookup getattr read; do
-		[ -f "$conv/cold-$phase-$phase.fio" ] ||
+		[ -f "$conv/cold-$phase.fio" ] ||
 			{ fail "no job for the cold $phase phase"; return 1; }
 	done
 	while IFS=$'\t' read -r label _ trace phase t0 t1 ops _; do
 		job=$conv/$label-$phase.fio
+		[ "$label" = "cold-$phase" ] && job=$conv/$label.fio
 		enc=$(count_calls "$cap/$trace" "$t0" "$t1" name_to_handle_at)
 		opn=$(count_calls "$cap/$trace" "$t0" "$t1" open_by_handle_at)
 		if [ $((enc + opn)) = 0 ]; then
 			[ ! -e "$job" ] || { fail "$job for a phase without handle calls"; return 1; }
 			continue
 		fi
-		want=$(awk -F'\t' -v f="$label-$phase.fio" '$1 == f { r += $3; w += $4 }
+		want=$(awk -F'\t' -v f="${job##*/}" '$1 == f { r += $3; w += $4 }
 			END { print r + 0, w + 0 }' "$conv/jobs.tsv")
 		expect_eq "$label $phase: jobs.tsv against strace's log" "$want" "$opn $enc" ||
 			return 1
@@ -126,7 +133,7 @@ t_end_to_end() {
 			>>"$d/replay.log" 2>&1 ||
 			{ fail "replay of $label-$phase failed:"; tail "$d/replay.log"; return 1; }
 		got=$(jq -r '[([.jobs[].read.total_ios] | add), ([.jobs[].write.total_ios] | add)] |
-			map(tostring) | join(" ")' "$d/json/$label-$phase.sync.json")
+			map(tostring) | join(" ")' "$d/json/$(basename "$job" .fio).sync.json")
 		expect_eq "$label $phase: fio's opens and encodes" "$got" "$opn $enc" || return 1
 	done < <(awk -F'\t' '$2 == "strace"' "$cap/capture.tsv")
 	left=$(leftovers "$marker")
