@@ -85,6 +85,10 @@ t_end_to_end() {
 	local d marker cap conv row label trace phase t0 t1 job enc opn want \
 		got ops reqs left
 	d=$(tdir)
+	# packages first: their installation writes /etc and /var/lib/nfs
+	bash "$TOP/test/need-pkgs.sh" nfs-ganesha nfs-ganesha-vfs rpcbind \
+		libnfs-utils iproute2 strace jq >"$d/pkgs.log" 2>&1 ||
+		{ fail "cannot install the packages:"; cat "$d/pkgs.log"; return 1; }
 	marker=$d/marker
 	touch "$marker"
 	sleep 1	# -newer compares whole seconds on some filesystems
