@@ -77,7 +77,7 @@ if [ "$only" != host ]; then
 	bash test/vm/run.sh --icount --timeout 5400 --out "$work/vm" \
 		-c "bash test/nfs/vm-bench.sh \"\$FHANDLE_OUT\"" >"$res/vm/vm-bench.log" 2>&1 ||
 		{ say "the VM part failed:"; tail -20 "$res/vm/vm-bench.log"; status=1; }
-	cp "$work/vm/replay.tsv" "$res/vm/" 2>/dev/null
+	cp "$work/vm/replay.tsv" "$work/vm/disk-reads.tsv" "$res/vm/" 2>/dev/null
 	for d in "$work"/vm/json/*/; do
 		[ -d "$d" ] || continue
 		mkdir -p "$res/vm/json/$(basename "$d")"

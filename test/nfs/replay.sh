@@ -11,8 +11,9 @@
 #   /tmp, removed after; in the VM, a scratch filesystem).  --out: where
 #   fio's JSON goes (default: a temporary directory, removed after).
 #   --backend: the engine's fh_backend (default $FHANDLE_BACKEND or sync).
-#   --cold: the dentry and inode caches are dropped (root only) after the
-#   jobs' inits, before their first operation (the engine's fh_cold_cache).
+#   --cold: the caches are dropped (root only) after the jobs' inits,
+#   before their first operation (the engine's fh_cold_cache, then
+#   exec_prerun: echo 3 > /proc/sys/vm/drop_caches).
 #   --tsv: append one line per job file to FILE: TAG, job file, backend,
 #   jobs, fio's longest job_runtime (ms), opens, encodes, their mean
 #   completion latency (ns), the summed busy time of all jobs (us).
@@ -82,9 +83,15 @@ for j in "${jobs[@]}"; do
 	job=$jobdir/$name.fio
 	if [ "$cold" = 1 ]; then
 		# every job of the file is one group: they meet after their
-		# inits (which encode the handles) and the first drops
+		# inits (which encode the handles) and the first drops the
+		# dentries and inodes; then each drops the page cache too
+		# (exec_prerun runs after the engine's post_init), as
+		# test/bench/exact.sh does: without it ext4's inode-table
+		# blocks stay cached in the block device and a cold open
+		# reads nothing from the disk
 		job=$out/$name.cold.fio
-		sed 's/^\[global\]$/[global]\nfh_cold_cache=1/' "$jobdir/$name.fio" >"$job"
+		sed 's|^\[global\]$|[global]\nfh_cold_cache=1\nexec_prerun=sh -c "echo 3 > /proc/sys/vm/drop_caches"|' \
+			"$jobdir/$name.fio" >"$job"
 	fi
 	# fio's names are relative to the file set's root (fio 3.33 crashes
 	# on read_iolog with directory=)

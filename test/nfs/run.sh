@@ -291,9 +291,32 @@ t_ganesha_bad_export() {
 	grep -q 'no server runs there' <<<"$out" || fail "$out"
 }
 
+# BENCHMARKS.md's section is what the committed results give, and the
+# check fails on an edited number
+t_benchmarks_section() {
+	local d
+	d=$(tdir)
+	python3 "$NFS/summary.py" "$TOP/test/bench/results/nfs" --check \
+		"$TOP/BENCHMARKS.md" || { fail "the section differs"; return 1; }
+	cp "$TOP/BENCHMARKS.md" "$d/B.md"
+	# the first number of the section's first table row, plus one
+	python3 - "$d/B.md" <<'PY' || { fail "cannot edit the copy"; return 1; }
+import re, sys
+p = sys.argv[1]
+t = open(p).read()
+i = t.index("## nfs-ganesha's own handle calls, replayed")
+m = re.compile(r"\| (\d+) \|").search(t, i)
+t = t[:m.start(1)] + str(int(m.group(1)) + 1) + t[m.end(1):]
+open(p, "w").write(t)
+PY
+	python3 "$NFS/summary.py" "$TOP/test/bench/results/nfs" --check "$d/B.md" \
+		2>"$d/err" && { fail "an edited number passed the check"; return 1; }
+	grep -q 'is not what' "$d/err" || fail "$(cat "$d/err")"
+}
+
 all="convert_synthetic convert_empty convert_truncated convert_outside_set
 	convert_not_strace replay_mismatch fileset_refuses_other_dir
 	nfsload_bad_usage nfsload_no_server ganesha_bad_export end_to_end
-	shipped_jobs"
+	shipped_jobs benchmarks_section"
 # shellcheck disable=SC2086
 run_tests ${*:-$all}

@@ -70,8 +70,9 @@ def calls_table(rep):
     return lines
 
 
-def replay_table(rows, tags, caption):
+def replay_table(rows, tags, caption, disk=None):
     """sync against uring per job file and tag: the jobs' span (ms)."""
+    disk = disk or {}
     by = {}
     for r in rows:
         by[(r["tag"], r["job"], r["backend"])] = r
@@ -80,8 +81,8 @@ def replay_table(rows, tags, caption):
         if r["job"] not in jobs:
             jobs.append(r["job"])
     lines = ["| %s | job file | fio jobs | opens | encodes | sync: ms | uring: ms "
-             "| uring / sync |" % caption,
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "| uring / sync | disk reads, sync / uring |" % caption,
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     ratios = {}
     for tag in tags:
         for job in jobs:
@@ -90,9 +91,11 @@ def replay_table(rows, tags, caption):
                 continue
             ratio = int(u["ms"]) / int(s["ms"]) if int(s["ms"]) else float("nan")
             ratios[(tag, job)] = ratio
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            reads = "%s / %s" % (disk[(tag, job, "sync")], disk[(tag, job, "uring")]) \
+                if (tag, job, "sync") in disk and (tag, job, "uring") in disk else "-"
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 tag, job, s["jobs"], s["opens"], s["encodes"], s["ms"], u["ms"],
-                fmt(ratio)))
+                fmt(ratio), reads))
     return lines, ratios
 
 
@@ -128,8 +131,17 @@ def section(res):
     host_rows = read_tsv(os.path.join(res, "host", "replay.tsv"), REPLAY_COLS)
     vm_path = os.path.join(res, "vm", "replay.tsv")
     vm_rows = read_tsv(vm_path, REPLAY_COLS) if os.path.exists(vm_path) else []
+    disk_path = os.path.join(res, "vm", "disk-reads.tsv")
+    disk = {}
+    if os.path.exists(disk_path):
+        for r in read_tsv(disk_path, ["tag", "job", "backend", "reads"]):
+            disk[(r["tag"], r["job"], r["backend"])] = r["reads"]
 
     cold = {ph: rep[("cold", ph)] for ph in PHASES}
+    # the tree's entries below its root: files, leaf and top directories
+    leaves = -(-int(shape["files"]) // int(shape["per_dir"]))
+    entries = int(shape["files"]) + leaves + -(-leaves // 10)
+    cap_busy = max(float(l["busy"]) for l in load if l["what"] == "the capture")
 
     def per(ph, k, state="cold"):
         r = rep[(state, ph)]
@@ -162,37 +174,44 @@ def section(res):
            "### Handle calls per NFS operation", ""]
     out += calls_table(rep)
     out += ["",
-            "Per operation, cold: a READDIRPLUS of %s entries opens the directory "
-            "by handle once and encodes each entry (%s encodes per READDIRPLUS, "
-            "each after an `fstatat` of the same name: %s other file syscalls per "
-            "READDIRPLUS); a LOOKUP opens its parent directory by handle "
-            "(`O_PATH`) and encodes the name relative to it (%s opens and %s "
-            "encodes per LOOKUP); a GETATTR opens the file by handle (`O_PATH`), "
-            "`fstat`s and closes it (%s opens per GETATTR); a READ opens the file "
-            "by handle twice, `O_PATH` to make its object and `O_RDONLY` to read "
-            "(%s opens per READ), and keeps the read fd open. A warm ganesha makes "
-            "no handle call at all: its metadata cache answers READDIRPLUS, "
-            "LOOKUP and GETATTR, and READ uses the fd it kept (%s reads per READ, "
-            "no open). The first pass after a restart, with the kernel's caches "
-            "warm, makes the READDIRPLUS encodes and one open per READ again: "
-            "the handle calls are the server's cache misses, not the disk's."
-            % (shape["per_dir"], fmt(per("readdirplus", "encodes")),
+            "Per operation, cold: a READDIRPLUS opens its directory by handle "
+            "once and encodes each entry it returns after an `fstatat` of the "
+            "same name (%s encodes for the tree's %s entries below its root, "
+            "%s per READDIRPLUS, with %s other file syscalls); a LOOKUP opens "
+            "its parent directory by handle (`O_PATH`) and encodes the name "
+            "relative to it (%s opens and %s encodes per LOOKUP); a GETATTR "
+            "opens the file by handle (`O_PATH`), `fstat`s and closes it (%s "
+            "opens per GETATTR); a READ opens the file by handle twice, "
+            "`O_PATH` to make its object and `O_RDONLY` to read (%s opens per "
+            "READ), and keeps the read fd open. A warm ganesha makes no handle "
+            "call at all: its metadata cache answers READDIRPLUS, LOOKUP and "
+            "GETATTR, and READ reads on the fd it kept (%s reads per READ, no "
+            "open). The first pass on a restarted ganesha with the kernel's "
+            "caches warm makes the READDIRPLUS encodes and one open per READ "
+            "again, and none for LOOKUP and GETATTR, which the READDIRPLUS "
+            "before them cached: the handle calls are the server's own cache "
+            "misses, whether or not the kernel's caches are warm."
+            % (format(int(cold["readdirplus"]["encodes"]), ","),
+               format(entries, ","), fmt(per("readdirplus", "encodes")),
                fmt(per("readdirplus", "file")), fmt(per("lookup", "opens")),
                fmt(per("lookup", "encodes")), fmt(per("getattr", "opens")),
                fmt(per("read", "opens")), fmt(per("read", "cached_reads", "warm"))),
             "",
-            "The share column is the time the handle calls took inside ganesha's "
-            "requests (from the receive that starts one to the thread's next), "
-            "as strace timed them. strace's cost is large: the client's operations "
-            "per second were %s to %s times higher without it (the last two "
-            "columns), so the shares and the traced rates say where the time goes, "
-            "not how fast the server is."
-            % (fmt(min(slow), 1), fmt(max(slow), 1)), ""]
+            "The counts do not depend on the machine's load. The share column "
+            "is the time the handle calls took inside ganesha's requests (from "
+            "the receive that starts one to the thread's next), as strace timed "
+            "them, and strace's cost is large: the client's operations per second "
+            "were %s to %s times higher without it (the last two columns). The "
+            "shares and rates are host figures%s."
+            % (fmt(min(slow), 1), fmt(max(slow), 1),
+               ", **provisional**: the capture ran while other work shared the "
+               "machine (CPUs %s%% busy before it, `host/load.tsv`)" % fmt(cap_busy, 0)
+               if cap_busy > 10 else ", taken on a quiet machine"), ""]
     out += ["### The replay", ""]
     warm_tags = sorted(set(r["tag"] for r in vm_rows if r["tag"].startswith("warm-")))
     cold_tags = sorted(set(r["tag"] for r in vm_rows if r["tag"].startswith("cold-")))
     if vm_rows:
-        lines, ratios = replay_table(vm_rows, warm_tags + cold_tags, "VM, exact mode")
+        lines, ratios = replay_table(vm_rows, warm_tags + cold_tags, "VM, exact mode", disk)
         out += ["In the kernel VM in exact mode (`test/vm/run.sh --icount`: one "
                 "guest ns per instruction, one vCPU, so the figures are "
                 "deterministic and final): each job file with the sync backend and "
@@ -200,8 +219,10 @@ def section(res):
                 "`ms` is fio's longest `job_runtime`, the span of the whole "
                 "phase's handle calls. Warm: the file set just written on tmpfs, "
                 "ext4 and xfs. Cold: ext4 on dm-delay (each disk I/O delayed "
-                "1 ms, a 4 ms timer tick on this kernel), the dentry and inode "
-                "caches dropped after the jobs' inits (`fh_cold_cache`).", ""]
+                "1 ms, a 4 ms timer tick on this kernel), every cache dropped "
+                "after the jobs' inits (`replay.sh --cold`: `fh_cold_cache`, then "
+                "`echo 3` into `drop_caches` as `exec_prerun`); the last column "
+                "counts the delayed disk's reads during each replay.", ""]
         out += lines
         w = [v for (t, j), v in ratios.items() if t.startswith("warm-")]
         c = [v for (t, j), v in ratios.items() if t.startswith("cold-")]

@@ -3,7 +3,8 @@
 # --icount): replay jobfiles/ganesha with both backends, warm on each
 # scratch filesystem, then cold on ext4 behind dm-delay (the modelled disk).
 # Appends to OUT/replay.tsv (replay.sh --tsv) and keeps fio's JSON in
-# OUT/json/TAG.
+# OUT/json/TAG; OUT/disk-reads.tsv: the delayed disk's reads per cold
+# replay (tag, job file, backend, reads).
 #
 # usage: test/nfs/vm-bench.sh OUT
 set -uo pipefail
@@ -40,9 +41,21 @@ truncate -s 512M "$img" && lower=$(losetup -f --show "$img") &&
 	dmsetup mknodes nfs-delay && mkdir -p /mnt/nfs-disk &&
 	mount -o inode_readahead_blks=0 /dev/mapper/nfs-delay /mnt/nfs-disk ||
 	{ echo "vm-bench: cannot make the delayed disk" >&2; exit 1; }
-replay "cold-ext4-dmdelay-${delay_ms}ms" /mnt/nfs-disk/nfs-set --cold
-echo "vm-bench: the delayed disk's reads, ms: $(awk '{ print $1, $4 }' \
-	/sys/block/"$(dmsetup info -c --noheadings -o blkdevname nfs-delay)"/stat)"
+# the disk's reads (field 1 of its stat) around each replay
+dm_reads() {
+	awk '{ print $1 }' /sys/block/"$(dmsetup info -c --noheadings -o blkdevname nfs-delay)"/stat
+}
+tag=cold-ext4-dmdelay-${delay_ms}ms
+for j in "$jobs"/*.fio; do
+	for b in sync uring; do
+		r0=$(dm_reads)
+		bash "$top/test/nfs/replay.sh" --backend "$b" --dir /mnt/nfs-disk/nfs-set \
+			--out "$out/json/$tag" --tsv "$out/replay.tsv" --tag "$tag" \
+			--cold "$jobs" "$j" || status=1
+		printf '%s\t%s\t%s\t%s\n' "$tag" "$(basename "$j" .fio)" "$b" \
+			$(($(dm_reads) - r0)) >>"$out/disk-reads.tsv"
+	done
+done
 umount /mnt/nfs-disk
 dmsetup remove nfs-delay
 losetup -d "$lower"
