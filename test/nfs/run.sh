@@ -164,7 +164,7 @@ t_convert_synthetic() {
 		{ fail "a good capture failed: $(cat "$c.log")"; return 1; }
 	expect_eq "jobs.tsv" "$(tail -n +2 "$c.out/jobs.tsv" | cut -f3,4 | tr '\t' ' ')" "1 1" ||
 		return 1
-	grep -q '^fh_open_flags=path$' "$c.out/cold-lookup-lookup.fio" ||
+	grep -q '^fh_open_flags=path$' "$c.out/cold-lookup.fio" ||
 		fail "the O_PATH open is not fh_open_flags=path"
 }
 
