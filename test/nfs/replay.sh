@@ -99,9 +99,12 @@ for j in "${jobs[@]}"; do
 		FHANDLE_NFS_JOBS=$jobdir fio --output-format=json \
 		--output="$json.raw" "$job" >"$json.log" 2>&1); then
 		say "$name: fio failed:"; tail -n 20 "$json.log" "$json.raw" | sed 's/^/  /'
+		rm -f "$dir"/*.prerun.txt
 		status=1
 		continue
 	fi
+	# exec_prerun (--cold) leaves JOBNAME.prerun.txt in the working directory
+	rm -f "$dir"/*.prerun.txt
 	sed -n '/^{/,$p' "$json.raw" >"$json" && rm -f "$json.raw"
 	want=$(awk -F'\t' -v f="$name.fio" '$1 == f { r += $3; w += $4 } END { print r + 0, w + 0 }' \
 		"$jobdir/jobs.tsv")

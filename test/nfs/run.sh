@@ -248,6 +248,23 @@ t_replay_mismatch() {
 		fail "no mismatch said: $out"
 }
 
+# --cold (caches dropped after the inits) replays as captured, twice on
+# the same tree: fio's exec_prerun output does not stay in it
+t_replay_cold() {
+	local c d
+	d=$(tdir)
+	c=$d/cap
+	synthetic "$c"
+	python3 "$CONVERT" convert "$c" "$c.out" >/dev/null 2>&1 || { fail "convert failed"; return 1; }
+	for i in 1 2; do
+		bash "$NFS/replay.sh" --backend "$BACKEND" --cold --dir "$d/set" "$c.out" \
+			>"$d/log" 2>&1 || { fail "cold replay $i failed: $(cat "$d/log")"; return 1; }
+		grep -q 'cold-lookup (.*, cold): .*as captured' "$d/log" ||
+			{ fail "cold replay $i: $(cat "$d/log")"; return 1; }
+	done
+	expect_eq "the tree's top" "$(ls "$d/set")" t000
+}
+
 t_fileset_refuses_other_dir() {
 	local d out
 	d=$(tdir)
@@ -315,7 +332,7 @@ PY
 }
 
 all="convert_synthetic convert_empty convert_truncated convert_outside_set
-	convert_not_strace replay_mismatch fileset_refuses_other_dir
+	convert_not_strace replay_mismatch replay_cold fileset_refuses_other_dir
 	nfsload_bad_usage nfsload_no_server ganesha_bad_export end_to_end
 	shipped_jobs benchmarks_section"
 # shellcheck disable=SC2086
