@@ -331,25 +331,16 @@ static void rdp_cb(struct rpc_context *r, int status, void *data, void *priv)
 		slot_free(sl);
 }
 
-static void lookup_cb(struct rpc_context *r, int status, void *data,
+/* LOOKUP and GETATTR: only the status matters, the first member of both
+ * LOOKUP3res and GETATTR3res. */
+static void status_cb(struct rpc_context *r, int status, void *data,
 		      void *priv)
 {
 	struct slot *sl = priv;
-	LOOKUP3res *res = data;
 
 	(void)r;
-	op_done(sl, status, status == RPC_STATUS_SUCCESS ? (int)res->status : 0);
-	slot_free(sl);
-}
-
-static void getattr_cb(struct rpc_context *r, int status, void *data,
-		       void *priv)
-{
-	struct slot *sl = priv;
-	GETATTR3res *res = data;
-
-	(void)r;
-	op_done(sl, status, status == RPC_STATUS_SUCCESS ? (int)res->status : 0);
+	op_done(sl, status,
+		status == RPC_STATUS_SUCCESS ? (int)*(nfsstat3 *)data : 0);
 	slot_free(sl);
 }
 
@@ -396,13 +387,13 @@ static int issue(struct slot *sl)
 			.what = { entry_fh(&sl->ph->t->v[e->parent]), e->name },
 		};
 
-		ret = rpc_nfs3_lookup_async(rpc, lookup_cb, &a, sl);
+		ret = rpc_nfs3_lookup_async(rpc, status_cb, &a, sl);
 		break;
 	}
 	case PH_GETATTR: {
 		GETATTR3args a = { .object = entry_fh(e) };
 
-		ret = rpc_nfs3_getattr_async(rpc, getattr_cb, &a, sl);
+		ret = rpc_nfs3_getattr_async(rpc, status_cb, &a, sl);
 		break;
 	}
 	case PH_READ: {
