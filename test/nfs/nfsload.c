@@ -331,8 +331,10 @@ static void rdp_cb(struct rpc_context *r, int status, void *data, void *priv)
 		slot_free(sl);
 }
 
-/* LOOKUP and GETATTR: only the status matters, the first member of both
- * LOOKUP3res and GETATTR3res. */
+/*
+ * LOOKUP and GETATTR: only the status matters, the first member of both
+ * LOOKUP3res and GETATTR3res.
+ */
 static void status_cb(struct rpc_context *r, int status, void *data,
 		      void *priv)
 {
@@ -482,8 +484,10 @@ static void report(struct phase *ph, uint64_t t0, uint64_t t1, uint64_t w0,
 			secs > 0 ? ph->ops / secs : 0);
 }
 
-/* The handle file: one line per entry after the root:
- * PARENT DIR SIZE HEXHANDLE NAME */
+/*
+ * The handle file: one line per entry after the root:
+ * PARENT DIR SIZE HEXHANDLE NAME
+ */
 static void save_tree(struct tree *t, const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -605,8 +609,11 @@ int main(int argc, char **argv)
 	mount_export(argv[optind], argv[optind + 1], &t);
 	if (load)
 		load_tree(&t, handles);
-	if (tsv_path && !(tsv = fopen(tsv_path, "a")))
-		die("%s: %s", tsv_path, strerror(errno));
+	if (tsv_path) {
+		tsv = fopen(tsv_path, "a");
+		if (!tsv)
+			die("%s: %s", tsv_path, strerror(errno));
+	}
 
 	for (i = 0; i < nkinds; i++) {
 		struct phase ph = { .kind = kinds[i], .t = &t };
