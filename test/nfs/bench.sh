@@ -9,7 +9,8 @@
 #   then test/nfs/summary.py rewrites BENCHMARKS.md's section.
 #
 # Results: test/bench/results/nfs/{capture,host,vm}/ (committed: every
-# number of the section comes from there).  A --part run keeps the other
+# number of the section comes from there); the capture itself, strace's
+# logs included, in build/bench/nfs-capture.  A --part run keeps the other
 # part's results.  --quick: 1,000 files, one repeat, into build/bench/nfs,
 # nothing committed changes.
 #
@@ -53,9 +54,13 @@ if [ "$only" != vm ]; then
 	# shellcheck source=test/bench/load.sh
 	. test/bench/load.sh
 	load_check "the capture"
-	bash test/nfs/capture.sh --files "$files" "$work/cap" || exit 1
-	python3 test/nfs/convert.py convert "$work/cap" "$work/jobs" || exit 1
-	cp "$work"/cap/{capture.tsv,fileset,client} "$work"/cap/client-*.txt \
+	# the capture with strace's logs stays in build/ (not committed:
+	# hundreds of MB) for a later conversion
+	cap=$top/build/bench/nfs-capture
+	rm -rf "$cap"
+	bash test/nfs/capture.sh --files "$files" "$cap" || exit 1
+	python3 test/nfs/convert.py convert "$cap" "$work/jobs" || exit 1
+	cp "$cap"/{capture.tsv,fileset,client} "$cap"/client-*.txt \
 		"$work"/jobs/report.* "$res/capture/"
 	rm -rf "$jobs" && mkdir -p "$jobs" &&
 		cp -r "$work"/jobs/{*.fio,iolog,jobs.tsv,fileset} "$jobs/" || exit 1

@@ -431,10 +431,16 @@ def write_jobs(out, label, ops, bs):
     for n, tid, (rop, flags), kops in jobs:
         jname = "t%d-%s-%s" % (n, rop, flags.replace(",", "+"))
         log = "iolog/%s.%s.iolog" % (label, jname)
+        # the queue depth: the batch most of this job's requests made (a
+        # READDIRPLUS's encodes; ties go to the larger), at most 64
         per_req = defaultdict(int)
         for o in kops:
             per_req[o.req] += 1
-        depth = max(1, min(64, max(per_req.values())))
+        sizes = defaultdict(int)
+        for n_calls in per_req.values():
+            sizes[min(64, n_calls)] += 1
+        depth = max(sizes, key=lambda k: (sizes[k], k))
+        most = max(per_req.values())
         t0 = kops[0].ts
         files = list(OrderedDict((o.path, 1) for o in kops))
         lines = ["fio version 3 iolog"]
@@ -454,13 +460,15 @@ def write_jobs(out, label, ops, bs):
         lines += ["%d %s close" % (end, p) for p in files]
         with open(os.path.join(out, log), "w") as f:
             f.write("\n".join(lines) + "\n")
-        sections.append("[%s]\n# ganesha thread %d: %d encodes, %d opens%s; at most %d "
-                        "in one request\nread_iolog=${FHANDLE_NFS_JOBS}/%s\n"
+        sections.append("[%s]\n# ganesha thread %d: %d encodes, %d opens%s in %d "
+                        "requests: %d in most, %d at most\n"
+                        "read_iolog=${FHANDLE_NFS_JOBS}/%s\n"
                         "fh_read_op=%s\nfh_open_flags=%s\niodepth=%d\n"
-                        "iodepth_batch_submit=%d\n"
+                        "iodepth_batch_submit=%d\niodepth_batch_complete_min=%d\n"
                         % (jname, tid, writes, reads,
                            " with a read" if rop == "open_read" else "",
-                           depth, log, rop, flags, depth, depth))
+                           len(per_req), depth, most, log, rop, flags, depth,
+                           depth, depth))
         rows.append((label + ".fio", jname, reads, writes))
     head = ("# %s: ganesha's handle calls in the %s phase, converted by "
             "test/nfs/convert.py.\n# Encodes are writes, opens by handle reads; one "

@@ -161,8 +161,9 @@ def section(res):
            "recorded every syscall of the server, `test/nfs/convert.py` cut the "
            "log by phase, and turned each phase's `name_to_handle_at` and "
            "`open_by_handle_at` into a fio job with `read_iolog`: one fio job per "
-           "server thread (and kind of open), the most calls one request made as "
-           "its `iodepth` (`jobfiles/ganesha/`)."
+           "server thread (and kind of open), the number of calls most of its "
+           "requests made as its `iodepth`, submitted and completed as one batch "
+           "(`jobfiles/ganesha/`)."
            % (format(int(shape["files"]), ","), shape["size"], shape["per_dir"],
               int(client["inflight"])),
            "",
