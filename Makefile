@@ -22,6 +22,7 @@ ENGINE := $(BUILD)/fhandle.so
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 KTESTS := $(patsubst test/kernel/%.c,$(BUILD)/test/kernel/%,\
 	$(wildcard test/kernel/*.c))
+RAWLOOP := $(BUILD)/bench/rawloop
 # The NFS client workload (test/nfs): libnfs's RPC layer.
 NFSLOAD := $(BUILD)/nfs/nfsload
 
@@ -31,7 +32,7 @@ BUILD_PKGS := build-essential liburing-dev fio dpkg-dev
 .PHONY: FORCE all engine examples ktests nfsload fio-src test host-test install uninstall \
 	clean kernel kernel-debug vm-run vm-test compare run
 
-all: engine examples ktests nfsload
+all: engine examples ktests $(RAWLOOP) nfsload
 
 engine: $(ENGINE)
 examples: $(EXAMPLES)
@@ -68,6 +69,10 @@ $(BUILD)/test/kernel/%: test/kernel/%.c test/kernel/ktest.h \
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iengines -Itest/kernel -pthread \
 		-o $@ $< -luring
+
+$(RAWLOOP): test/bench/rawloop.c engines/fhandle_uring.h | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(WARN) -Iengines -o $@ $< -luring
 
 $(BUILD)/.deps-nfs: test/need-pkgs.sh
 	bash test/need-pkgs.sh libnfs-dev

@@ -11,18 +11,22 @@
  * syscalls, chosen by fh_backend with the same job file.
  *
  * Handles are encoded once per file before the timed phase (only when an
- * operation of the job opens by handle) and kept in one arena; the engine
- * keeps no fd per file, only one per mount.  Symlinks are followed by every
- * operation, as openat(2) does, unless fh_open_flags has nofollow.
+ * operation of the job opens by handle), or loaded from a handle file that
+ * a drop-only job wrote, and kept in one arena.  The engine keeps no fd
+ * per file: one per mount (for opens by handle) and, when names are
+ * resolved as a file server does, one per parent directory.  Symlinks are
+ * followed by every operation, as openat(2) does, unless fh_open_flags has
+ * nofollow.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -40,6 +44,11 @@
 #define FH_RING_MAX_SQES	32768	/* IORING_MAX_ENTRIES */
 /* fds fio and the engine may hold besides the operations' own */
 #define FH_SPARE_FDS	64
+/* mounts one job can hold fds on (a test builds the engine with fewer) */
+#ifndef FH_MAX_MOUNTS
+#define FH_MAX_MOUNTS	65535
+#endif
+#define FH_HANDLE_FILE_MAGIC	"fio-fhandle handles 1"
 
 enum fh_backend { FH_BACKEND_URING, FH_BACKEND_SYNC };
 
@@ -51,6 +60,12 @@ enum fh_op {
 	FH_OP_OPENAT_READ,	/* openat by path + read bs + close */
 };
 
+/* How encodes and openat name a file. */
+enum fh_resolve {
+	FH_RESOLVE_PARENT,	/* an fd on the parent + the last component */
+	FH_RESOLVE_FULL,	/* fio's file name, from AT_FDCWD */
+};
+
 /* What a CQE completed: kept in the low bits of user_data. */
 enum fh_step {
 	FH_STEP_ENCODE,
@@ -60,19 +75,60 @@ enum fh_step {
 	FH_STEP_MASK = 3,
 };
 
+/*
+ * The values of fh_open_flags and fh_encode_flags, for the options'
+ * posvals and for the callback that counts them: one list each.
+ */
+#define FH_OPEN_FLAGS(X)						\
+	X("rdonly", O_RDONLY, "O_RDONLY")				\
+	X("wronly", O_WRONLY, "O_WRONLY")				\
+	X("rdwr", O_RDWR, "O_RDWR")					\
+	X("path", O_PATH, "O_PATH")					\
+	X("nonblock", O_NONBLOCK, "O_NONBLOCK")				\
+	X("cloexec", O_CLOEXEC, "O_CLOEXEC")				\
+	X("noatime", O_NOATIME, "O_NOATIME")				\
+	X("direct", O_DIRECT, "O_DIRECT")				\
+	X("sync", O_SYNC, "O_SYNC")					\
+	X("noctty", O_NOCTTY, "O_NOCTTY")				\
+	X("nofollow", O_NOFOLLOW, "O_NOFOLLOW")
+/* the access modes come first: FH_ACCESS_MODE_NAMES of them */
+#define FH_ACCESS_MODE_NAMES	3
+
+#define FH_ENCODE_FLAGS(X)						\
+	X("fid", AT_HANDLE_FID, "AT_HANDLE_FID")			\
+	X("mnt_id_unique", AT_HANDLE_MNT_ID_UNIQUE,			\
+	  "AT_HANDLE_MNT_ID_UNIQUE: a 64-bit mount id")
+
+#define FH_FLAG_NAME(name, flag, what)	name,
+#define FH_FLAG_VALUE(name, flag, what)	flag,
+#define FH_FLAG_POSVAL(name, flag, what)				\
+	{ .ival = name, .oval = flag, .help = what },
+
+static const char *const fh_open_flag_names[] = {
+	FH_OPEN_FLAGS(FH_FLAG_NAME) NULL
+};
+static const char *const fh_encode_flag_names[] = {
+	FH_ENCODE_FLAGS(FH_FLAG_NAME) NULL
+};
+
 struct fh_options {
 	void *pad;		/* fio keeps its own pointer here */
 	unsigned int backend;
 	unsigned int read_op;
 	unsigned int write_op;
-	char *open_flags;
+	char *open_flags_spec;	/* as given: parsed into open_flags */
+	char *encode_flags_spec;
+	int open_flags;
+	int encode_flags;
 	unsigned int fixedfiles;
 	unsigned int force_async;
 	unsigned int sqpoll;
 	char *encode_opcode;
 	char *open_opcode;
-	unsigned int cold_cache;
-	char *encode_flags;
+	unsigned int resolve;
+	unsigned int drop_caches;
+	char *handle_file;
+	unsigned int iowq_workers[2];	/* bounded, unbounded; 0: as is */
 };
 
 /* Per-io_u state: the operation in flight and the output of an encode. */
@@ -84,9 +140,33 @@ struct fh_iou {
 	struct fh_handle_buf out;
 };
 
+/* user_data holds a struct fh_iou * and an enum fh_step in its low bits */
+_Static_assert(_Alignof(struct fh_iou) > FH_STEP_MASK,
+	       "struct fh_iou pointers must leave room for the step");
+
+/* Per fio file, by f->fileno. */
+struct fh_file {
+	uint32_t handle;	/* offset of its handle in the arena */
+	uint32_t dir;		/* index in dirs (fh_resolve=parent) */
+	uint16_t mount;		/* index in mounts (opens by handle) */
+	uint16_t name;		/* offset of the last component */
+};
+
 struct fh_mount {
-	int mount_id;
+	uint64_t mount_id;
 	int fd;
+};
+
+struct fh_dir {
+	const char *path;	/* a file's name, of which len bytes */
+	unsigned int len;
+	int fd;
+};
+
+/* The SQEs prepared and not yet submitted, in order: whose each is. */
+struct fh_sq_track {
+	struct io_u **owner;	/* the io_u an SQE completes the issue of */
+	unsigned int mask, head, tail;
 };
 
 struct fh_data {
@@ -95,11 +175,14 @@ struct fh_data {
 	int encode_flags;	/* AT_* of the timed encodes */
 	int init_encode_flags;	/* AT_* of the handles that opens use */
 	unsigned int encode_opcode, open_opcode;
-	/* encoded handles, one per file, found through f->engine_pos */
+	struct fh_file *files;
+	/* encoded handles, one per file */
 	unsigned char *arena;
 	size_t arena_len, arena_cap;
 	struct fh_mount *mounts;
 	unsigned int nr_mounts;
+	struct fh_dir *dirs;
+	unsigned int nr_dirs;
 	/* uring backend */
 	struct io_uring ring;
 	bool ring_ready;
@@ -107,29 +190,40 @@ struct fh_data {
 	struct fh_iou *ious;	/* per io_u, by io_u->index */
 	struct io_u **events;
 	unsigned int nr_events;
-	struct io_u **submit_list;	/* io_us queued since the last commit */
-	unsigned int nr_submit;
+	struct fh_sq_track sq;
 };
 
-/*
- * f->engine_pos: the handle's offset in the arena and its mount index
- * (a test builds the engine with a larger shift, to reach the mount limit)
- */
-#ifndef FH_POS_MOUNT_SHIFT
-#define FH_POS_MOUNT_SHIFT	48
-#endif
-#define FH_POS_OFF_MASK		((1ULL << FH_POS_MOUNT_SHIFT) - 1)
+static inline struct fh_file *fh_file_of(struct fh_data *fhd,
+					 struct fio_file *f)
+{
+	return &fhd->files[f->fileno];
+}
 
 static inline struct file_handle *fh_file_handle(struct fh_data *fhd,
 						 struct fio_file *f)
 {
 	return (struct file_handle *)(fhd->arena +
-				      (f->engine_pos & FH_POS_OFF_MASK));
+				      fh_file_of(fhd, f)->handle);
 }
 
 static inline int fh_file_mount_fd(struct fh_data *fhd, struct fio_file *f)
 {
-	return fhd->mounts[f->engine_pos >> FH_POS_MOUNT_SHIFT].fd;
+	return fhd->mounts[fh_file_of(fhd, f)->mount].fd;
+}
+
+/* Where encodes and openat resolve f's name: a dirfd and a name. */
+static inline int fh_file_at(struct fh_data *fhd, struct fio_file *f,
+			     const char **name)
+{
+	struct fh_file *ff;
+
+	if (!fhd->dirs) {
+		*name = f->file_name;
+		return AT_FDCWD;
+	}
+	ff = fh_file_of(fhd, f);
+	*name = f->file_name + ff->name;
+	return fhd->dirs[ff->dir].fd;
 }
 
 static enum fh_op fh_io_u_op(struct thread_data *td, struct io_u *io_u)
@@ -147,6 +241,23 @@ static bool fh_op_by_handle(enum fh_op op)
 static bool fh_op_reads(enum fh_op op)
 {
 	return op == FH_OP_OPEN_READ || op == FH_OP_OPENAT_READ;
+}
+
+static bool fh_op_is_encode(enum fh_op op)
+{
+	return op == FH_OP_ENCODE;
+}
+
+/* The operations that name a file: encodes and openat. */
+static bool fh_op_by_name(enum fh_op op)
+{
+	return !fh_op_by_handle(op);
+}
+
+/* The operations that open the file. */
+static bool fh_op_opens(enum fh_op op)
+{
+	return op != FH_OP_ENCODE;
 }
 
 /* Reads: the job's own, and the reads of verify's phase. */
@@ -170,117 +281,200 @@ static bool fh_job_uses(struct thread_data *td, bool (*pred)(enum fh_op))
 	       (fh_job_writes(td) && pred(o->write_op));
 }
 
-static bool fh_op_is_encode(enum fh_op op)
-{
-	return op == FH_OP_ENCODE;
-}
+/* An error: its message, then fio's record (callers save errno first). */
+#define fh_fail(td, err, func, ...)					\
+	do {								\
+		log_err(FH_NAME ": " __VA_ARGS__);			\
+		td_verror((td), (err), (func));				\
+	} while (0)
 
 /* ------------------------------------------------------------------ */
-/* Set-up: open flags, handles, mounts                                 */
-
-struct fh_flag_name {
-	const char *name;
-	int flag;
-};
-
-/* the access modes first: FH_ACCESS_MODE_NAMES of them */
-#define FH_ACCESS_MODE_NAMES	3
-static const struct fh_flag_name fh_open_flag_names[] = {
-	{ "rdonly", O_RDONLY },	{ "wronly", O_WRONLY },
-	{ "rdwr", O_RDWR },	{ "path", O_PATH },
-	{ "nonblock", O_NONBLOCK }, { "cloexec", O_CLOEXEC },
-	{ "noatime", O_NOATIME }, { "direct", O_DIRECT },
-	{ "sync", O_SYNC },	{ "noctty", O_NOCTTY },
-	{ "nofollow", O_NOFOLLOW },
-	{ NULL, 0 },
-};
-
-static const struct fh_flag_name fh_encode_flag_names[] = {
-	{ "fid", AT_HANDLE_FID },
-	{ "mnt_id_unique", AT_HANDLE_MNT_ID_UNIQUE },
-	{ NULL, 0 },
-};
+/* Options                                                             */
 
 /*
- * "a,b" into the OR of the named flags, each named once; -1 (after an
- * error naming the option) if a name is unknown or repeated.  *seen gets
- * a bit per name given, by its index in names.
+ * fh_open_flags and fh_encode_flags: names joined with ','.  fio's own
+ * multi-value type (FIO_OPT_STR_MULTI) lets a bad name through when a good
+ * one follows it, so these are strings with the names as posvals (which
+ * fio --enghelp=ENGINE,OPTION lists) and a callback that parses the whole
+ * value when fio parses it: each name known and given once.  *flags gets
+ * their OR, *seen a bit per name, by its index in names.
  */
-static int fh_parse_flags(struct thread_data *td, const char *option,
-			  const struct fh_flag_name *names, const char *spec,
-			  unsigned int *seen_out)
+static int fh_parse_flag_names(const char *option, const char *const *names,
+			       const int *values, const char *value,
+			       int *flags, unsigned int *seen)
 {
-	const struct fh_flag_name *n;
-	char *copy, *tok, *save = NULL;
-	unsigned int seen = 0;
-	int flags = 0;
+	const char *p = value;
+	unsigned int i;
+	size_t len;
 
-	copy = strdup(spec ? spec : "");
-	if (!copy) {
-		td_verror(td, ENOMEM, "strdup");
-		return -1;
-	}
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		for (n = names; n->name && strcmp(tok, n->name); n++)
-			;
-		if (!n->name || seen & (1U << (n - names))) {
-			log_err(FH_NAME ": %s %s value '%s' (known, comma "
-				"separated:", n->name ? "repeated" : "unknown",
-				option, tok);
-			for (n = names; n->name; n++)
-				log_err(" %s", n->name);
+	*flags = 0;
+	*seen = 0;
+	while (*p) {
+		len = strcspn(p, ",");
+		for (i = 0; names[i]; i++)
+			if (strlen(names[i]) == len &&
+			    !strncmp(names[i], p, len))
+				break;
+		if (!names[i] || (*seen & (1U << i))) {
+			log_err(FH_NAME ": %s %s value '%.*s' (known, joined "
+				"with ',':", names[i] ? "repeated" : "unknown",
+				option, (int)len, p);
+			for (i = 0; names[i]; i++)
+				log_err(" %s", names[i]);
 			log_err(")\n");
-			td_verror(td, EINVAL, option);
-			free(copy);
-			return -1;
+			return 1;
 		}
-		seen |= 1U << (n - names);
-		flags |= n->flag;
+		*seen |= 1U << i;
+		*flags |= values[i];
+		p += len + !!p[len];
 	}
-	free(copy);
-	if (seen_out)
-		*seen_out = seen;
-	return flags;
+	return 0;
 }
 
-/* fh_open_flags: one access mode at most, and one that suits the ops. */
-static int fh_parse_open_flags(struct thread_data *td, const char *spec)
+static int fh_open_flags_cb(void *data, const char *str)
 {
-	unsigned int seen;
-	int flags = fh_parse_flags(td, "fh_open_flags", fh_open_flag_names,
-				   spec, &seen);
+	static const int values[] = { FH_OPEN_FLAGS(FH_FLAG_VALUE) };
+	struct fh_options *o = data;
+	unsigned int modes = (1U << FH_ACCESS_MODE_NAMES) - 1, seen;
 
-	if (flags < 0)
-		return -1;
+	if (fh_parse_flag_names("fh_open_flags", fh_open_flag_names, values,
+				str, &o->open_flags, &seen))
+		return 1;
 	/* O_RDONLY is 0: count the names */
-	if (__builtin_popcount(seen & ((1U << FH_ACCESS_MODE_NAMES) - 1)) > 1) {
-		log_err(FH_NAME ": fh_open_flags: name one access mode of "
-			"rdonly, wronly, rdwr (got '%s')\n", spec);
-		td_verror(td, EINVAL, "fh_open_flags");
-		return -1;
+	if (__builtin_popcount(seen & modes) > 1) {
+		log_err(FH_NAME ": fh_open_flags=%s: name one access mode of "
+			"rdonly, wronly, rdwr\n", str);
+		return 1;
 	}
-	return flags;
+	return 0;
+}
+
+static int fh_encode_flags_cb(void *data, const char *str)
+{
+	static const int values[] = { FH_ENCODE_FLAGS(FH_FLAG_VALUE) };
+	struct fh_options *o = data;
+	unsigned int seen;
+
+	return fh_parse_flag_names("fh_encode_flags", fh_encode_flag_names,
+				   values, str, &o->encode_flags, &seen);
 }
 
 /* An io_uring opcode number: a whole decimal number 0-255. */
 static int fh_parse_opcode(struct thread_data *td, const char *option,
 			   const char *spec, unsigned int *opcode)
 {
-	char *end;
-	unsigned long v;
+	const char *s = spec ? spec : "";
+	unsigned long v = 0;
 
-	errno = 0;
-	v = strtoul(spec ? spec : "", &end, 10);
-	if (!spec || !*spec || *end || errno || spec[0] == '-' ||
-	    spec[0] == '+' || v > 255) {
-		log_err(FH_NAME ": %s='%s': an io_uring opcode is a whole "
-			"number from 0 to 255\n", option, spec ? spec : "");
-		td_verror(td, EINVAL, option);
+	for (; *s >= '0' && *s <= '9' && v <= 255; s++)
+		v = v * 10 + (unsigned long)(*s - '0');
+	if (!spec || !*spec || *s || v > 255) {
+		fh_fail(td, EINVAL, option, "%s='%s': an io_uring opcode is a "
+			"whole number from 0 to 255\n", option,
+			spec ? spec : "");
 		return 1;
 	}
 	*opcode = (unsigned int)v;
 	return 0;
+}
+
+/* The options' values into fhd: 0, or 1 after an error naming one. */
+static int fh_parse_options(struct thread_data *td, struct fh_data *fhd)
+{
+	struct fh_options *o = td->eo;
+
+	fhd->backend = o->backend;
+	fhd->open_flags = o->open_flags;
+	/* follow symlinks as openat does, unless told not to */
+	fhd->init_encode_flags = fhd->open_flags & O_NOFOLLOW ?
+				 0 : AT_SYMLINK_FOLLOW;
+	fhd->encode_flags = o->encode_flags | fhd->init_encode_flags;
+	return fh_parse_opcode(td, "fh_encode_opcode", o->encode_opcode,
+			       &fhd->encode_opcode) ||
+	       fh_parse_opcode(td, "fh_open_opcode", o->open_opcode,
+			       &fhd->open_opcode);
+}
+
+/* ------------------------------------------------------------------ */
+/* Which jobs run together                                             */
+
+struct ioengine_ops ioengine;
+
+/*
+ * fio starts a job that has stonewall only when every job before it has
+ * ended, so the jobs between two stonewalls may run at the same time
+ * (new_group changes only the reporting).  Only td->o is read of other
+ * jobs: their engine options may be freed already.
+ */
+static int fh_run_set(struct thread_data *td)
+{
+	struct thread_data *peer;
+	int i, set = 0;
+
+	for_each_td(peer, i) {
+		if (i && peer->o.stonewall)
+			set++;
+		if (peer == td)
+			break;
+	}
+	return set;
+}
+
+/* Whether peer starts only after waitee has ended (wait_for, chained). */
+static bool fh_waits_for(struct thread_data *peer, struct thread_data *waitee)
+{
+	struct thread_data *next;
+	int hops, i;
+
+	for (hops = 0; hops < (int)thread_number && peer->o.wait_for; hops++) {
+		if (!strcmp(peer->o.wait_for, waitee->o.name))
+			return true;
+		for_each_td(next, i)
+			if (!strcmp(next->o.name, peer->o.wait_for))
+				break;
+		if (i >= (int)thread_number)
+			return false;
+		peer = next;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Set-up: files, directories, mounts, handles                         */
+
+/* The length of the directory part of path; 0 if it has none. */
+static size_t fh_dir_len(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return 0;
+	return slash == path ? 1 : (size_t)(slash - path);
+}
+
+/* The offset of path's last component. */
+static size_t fh_name_offset(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? (size_t)(slash - path) + 1 : 0;
+}
+
+/* Open the parent directory of path, or the cwd; -1 with errno. */
+static int fh_open_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	size_t len = fh_dir_len(path);
+
+	if (!len)
+		return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (len >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, len);
+	dir[len] = '\0';
+	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 static int fh_arena_reserve(struct fh_data *fhd, size_t len)
@@ -290,6 +484,8 @@ static int fh_arena_reserve(struct fh_data *fhd, size_t len)
 
 	if (fhd->arena_len + len <= fhd->arena_cap)
 		return 0;
+	if (fhd->arena_len + len > UINT32_MAX)
+		return -E2BIG;
 	while (cap < fhd->arena_len + len)
 		cap *= 2;
 	p = realloc(fhd->arena, cap);
@@ -297,6 +493,25 @@ static int fh_arena_reserve(struct fh_data *fhd, size_t len)
 		return -ENOMEM;
 	fhd->arena = p;
 	fhd->arena_cap = cap;
+	return 0;
+}
+
+/* Append a handle to the arena as f's. */
+static int fh_arena_add(struct thread_data *td, struct fh_data *fhd,
+			struct fio_file *f, const struct file_handle *fh)
+{
+	size_t size = sizeof(*fh) + fh->handle_bytes;
+	size_t len = (size + 7) & ~(size_t)7;
+	int err = fh_arena_reserve(fhd, len);
+
+	if (err) {
+		fh_fail(td, -err, "handle arena", "no room for %s's handle\n",
+			f->file_name);
+		return 1;
+	}
+	memcpy(fhd->arena + fhd->arena_len, fh, size);
+	fh_file_of(fhd, f)->handle = (uint32_t)fhd->arena_len;
+	fhd->arena_len += len;
 	return 0;
 }
 
@@ -316,40 +531,29 @@ static int fh_fd_mount_id(int fd, uint64_t *mount_id)
  * parent directory usually is on it; a file that is itself a mount point
  * (a bind mount) or a symlink into another mount is not: then the file.
  */
-static int fh_open_mount_fd(struct thread_data *td, int mount_id,
+static int fh_open_mount_fd(struct thread_data *td, uint64_t mount_id,
 			    const char *path)
 {
-	char dir[PATH_MAX];
 	uint64_t dir_mnt;
-	char *slash;
-	int mfd;
+	int mfd, err;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		dir[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		strcpy(dir, ".");
-	mfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (mfd >= 0 && !fh_fd_mount_id(mfd, &dir_mnt) &&
-	    dir_mnt == (uint64_t)mount_id)
+	mfd = fh_open_parent(path);
+	if (mfd >= 0 && !fh_fd_mount_id(mfd, &dir_mnt) && dir_mnt == mount_id)
 		return mfd;
 	if (mfd >= 0)
 		close(mfd);
 	mfd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (mfd < 0) {
-		log_err(FH_NAME ": cannot open a mount fd for %s: %s\n", path,
-			strerror(errno));
-		td_verror(td, errno, "open mount fd");
+		err = errno;
+		fh_fail(td, err, "open mount fd", "cannot open a mount fd for "
+			"%s: %s\n", path, strerror(err));
 	}
 	return mfd;
 }
 
-/* The index of an fd on the mount that holds @path, opening one if new. */
+/* f's mount index, opening an fd on a mount not seen yet. */
 static int fh_mount_index(struct thread_data *td, struct fh_data *fhd,
-			  int mount_id, const char *path)
+			  struct fio_file *f, uint64_t mount_id)
 {
 	struct fh_mount *m;
 	unsigned int i;
@@ -357,27 +561,28 @@ static int fh_mount_index(struct thread_data *td, struct fh_data *fhd,
 
 	for (i = 0; i < fhd->nr_mounts; i++)
 		if (fhd->mounts[i].mount_id == mount_id)
-			return i;
-	/* f->engine_pos holds the index above FH_POS_MOUNT_SHIFT */
-	if (fhd->nr_mounts == 1U << (64 - FH_POS_MOUNT_SHIFT)) {
-		log_err(FH_NAME ": more than %u mounts in one job\n",
-			fhd->nr_mounts);
-		td_verror(td, EMLINK, "mounts");
-		return -1;
+			goto found;
+	if (fhd->nr_mounts == FH_MAX_MOUNTS) {
+		fh_fail(td, EMLINK, "mounts", "more than %u mounts in one "
+			"job\n", fhd->nr_mounts);
+		return 1;
 	}
-	mfd = fh_open_mount_fd(td, mount_id, path);
+	mfd = fh_open_mount_fd(td, mount_id, f->file_name);
 	if (mfd < 0)
-		return -1;
+		return 1;
 	m = realloc(fhd->mounts, (fhd->nr_mounts + 1) * sizeof(*m));
 	if (!m) {
 		close(mfd);
 		td_verror(td, ENOMEM, "realloc");
-		return -1;
+		return 1;
 	}
 	fhd->mounts = m;
-	m[fhd->nr_mounts].mount_id = mount_id;
-	m[fhd->nr_mounts].fd = mfd;
-	return fhd->nr_mounts++;
+	m[i].mount_id = mount_id;
+	m[i].fd = mfd;
+	fhd->nr_mounts++;
+found:
+	fh_file_of(fhd, f)->mount = (uint16_t)i;
+	return 0;
 }
 
 static void fh_explain_encode_error(const char *path, int flags, int err)
@@ -401,7 +606,7 @@ static void fh_explain_encode_error(const char *path, int flags, int err)
 				path, strerror(err));
 			break;
 		}
-		/* fall through */
+		fio_fallthrough;
 	default:
 		log_err(FH_NAME ": name_to_handle_at(%s): %s\n", path,
 			strerror(err));
@@ -409,26 +614,25 @@ static void fh_explain_encode_error(const char *path, int flags, int err)
 }
 
 /* Encode path with the syscall: 0 or an errno. */
-static int fh_encode_sync(const char *path, struct fh_handle_buf *h,
+static int fh_encode_sync(int dfd, const char *path, struct fh_handle_buf *h,
 			  union fh_mount_id *mount_id, int flags)
 {
 	mount_id->any = 0;
-	if (name_to_handle_at(AT_FDCWD, path, fh_handle_ready(h), &mount_id->id,
+	if (name_to_handle_at(dfd, path, fh_handle_ready(h), &mount_id->id,
 			      flags))
 		return errno;
 	return 0;
 }
 
-/* Encode one file's handle with the syscall and append it to the arena. */
+/* Encode one file's handle with the syscall, for opens by handle. */
 static int fh_encode_file(struct thread_data *td, struct fh_data *fhd,
 			  struct fio_file *f)
 {
 	union fh_mount_id mount_id;
 	struct fh_handle_buf h;
-	size_t len;
-	int err, idx;
+	int err;
 
-	err = fh_encode_sync(f->file_name, &h, &mount_id,
+	err = fh_encode_sync(AT_FDCWD, f->file_name, &h, &mount_id,
 			     fhd->init_encode_flags);
 	if (err) {
 		fh_explain_encode_error(f->file_name, fhd->init_encode_flags,
@@ -436,19 +640,22 @@ static int fh_encode_file(struct thread_data *td, struct fh_data *fhd,
 		td_verror(td, err, "name_to_handle_at");
 		return 1;
 	}
-	idx = fh_mount_index(td, fhd, mount_id.id, f->file_name);
-	if (idx < 0)
-		return 1;
+	return fh_mount_index(td, fhd, f, (uint64_t)mount_id.id) ||
+	       fh_arena_add(td, fhd, f, &h.fh);
+}
 
-	len = (sizeof(h.fh) + h.fh.handle_bytes + 7) & ~(size_t)7;
-	if (fh_arena_reserve(fhd, len)) {
-		td_verror(td, ENOMEM, "handle arena");
-		return 1;
+/* Hand back what the arena's doubling over-allocated. */
+static void fh_arena_trim(struct fh_data *fhd)
+{
+	unsigned char *p;
+
+	if (!fhd->arena_len || fhd->arena_len == fhd->arena_cap)
+		return;
+	p = realloc(fhd->arena, fhd->arena_len);
+	if (p) {
+		fhd->arena = p;
+		fhd->arena_cap = fhd->arena_len;
 	}
-	memcpy(fhd->arena + fhd->arena_len, &h, sizeof(h.fh) + h.fh.handle_bytes);
-	f->engine_pos = ((uint64_t)idx << FH_POS_MOUNT_SHIFT) | fhd->arena_len;
-	fhd->arena_len += len;
-	return 0;
 }
 
 static int fh_encode_all(struct thread_data *td, struct fh_data *fhd)
@@ -456,20 +663,324 @@ static int fh_encode_all(struct thread_data *td, struct fh_data *fhd)
 	struct fio_file *f;
 	unsigned int i;
 
-	for_each_file(td, f, i)
+	for_each_file(td, f, i) {
+		if (td->terminate)
+			return 1;
 		if (fh_encode_file(td, fhd, f))
 			return 1;
-	/* hand back what the doubling over-allocated */
-	if (fhd->arena_len && fhd->arena_len < fhd->arena_cap) {
-		unsigned char *p = realloc(fhd->arena, fhd->arena_len);
-
-		if (p) {
-			fhd->arena = p;
-			fhd->arena_cap = fhd->arena_len;
-		}
 	}
+	fh_arena_trim(fhd);
 	return 0;
 }
+
+/* ---- the handle file: a drop-only job saves, the jobs after it load -- */
+
+/*
+ * Text, so that a user can read it: a first line FH_HANDLE_FILE_MAGIC and
+ * the AT_* flags the handles were encoded with, then one line per file:
+ * mount id, handle type, the handle's bytes in hex, and the file's name as
+ * fio names it (the rest of the line).
+ */
+static int fh_write_handles(struct fh_data *fhd, struct thread_data *td,
+			    FILE *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	char hex[2 * MAX_HANDLE_SZ + 1];
+	struct fio_file *f;
+	unsigned int i, b;
+
+	fprintf(out, "%s flags=%d\n", FH_HANDLE_FILE_MAGIC,
+		fhd->init_encode_flags);
+	for_each_file(td, f, i) {
+		struct file_handle *fh = fh_file_handle(fhd, f);
+
+		for (b = 0; b < fh->handle_bytes; b++) {
+			hex[2 * b] = digits[fh->f_handle[b] >> 4];
+			hex[2 * b + 1] = digits[fh->f_handle[b] & 15];
+		}
+		hex[2 * b] = '\0';
+		fprintf(out, "%llu %d %s %s\n", (unsigned long long)
+			fhd->mounts[fh_file_of(fhd, f)->mount].mount_id,
+			fh->handle_type, hex, f->file_name);
+	}
+	return ferror(out) ? EIO : 0;
+}
+
+/* Write the handles to path atomically: a whole file or none. */
+static int fh_save_handles(struct thread_data *td, struct fh_data *fhd,
+			   const char *path)
+{
+	char tmp[PATH_MAX];
+	struct fio_file *f;
+	unsigned int i;
+	FILE *out;
+	int err = 0;
+
+	for_each_file(td, f, i)
+		if (strchr(f->file_name, '\n')) {
+			fh_fail(td, EINVAL, "fh_handle_file", "fh_handle_file: "
+				"a file name with a newline cannot be saved: "
+				"%s\n", f->file_name);
+			return 1;
+		}
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path,
+		     (int)getpid()) >= (int)sizeof(tmp)) {
+		fh_fail(td, ENAMETOOLONG, "fh_handle_file", "fh_handle_file: "
+			"%s: %s\n", path, strerror(ENAMETOOLONG));
+		return 1;
+	}
+	out = fopen(tmp, "we");
+	if (!out) {
+		err = errno;
+	} else {
+		err = fh_write_handles(fhd, td, out);
+		if (fclose(out) && !err)
+			err = errno;
+		if (!err && rename(tmp, path))
+			err = errno;
+	}
+	if (!err)
+		return 0;
+	unlink(tmp);
+	fh_fail(td, err, "fh_handle_file", "fh_handle_file: cannot write "
+		"%s: %s\n", path, strerror(err));
+	return 1;
+}
+
+struct fh_saved {
+	char *name;
+	uint64_t mount_id;
+	struct fh_handle_buf h;
+};
+
+static int fh_saved_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct fh_saved *)a)->name,
+		      ((const struct fh_saved *)b)->name);
+}
+
+static int fh_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* One line of a handle file into s; 0 or 1 if it is malformed. */
+static int fh_parse_saved(char *line, struct fh_saved *s)
+{
+	unsigned long long mnt;
+	int type, n = 0, hi, lo;
+	unsigned int b;
+	char *hex;
+	size_t len;
+
+	line[strcspn(line, "\n")] = '\0';
+	if (sscanf(line, "%llu %d %n", &mnt, &type, &n) != 2 || !n)
+		return 1;
+	hex = line + n;
+	len = strcspn(hex, " ");
+	if (!len || len % 2 || len / 2 > MAX_HANDLE_SZ || hex[len] != ' ' ||
+	    !hex[len + 1])
+		return 1;
+	for (b = 0; b < len / 2; b++) {
+		hi = fh_hex_digit(hex[2 * b]);
+		lo = fh_hex_digit(hex[2 * b + 1]);
+		if (hi < 0 || lo < 0)
+			return 1;
+		s->h.bytes[b] = (unsigned char)(hi << 4 | lo);
+	}
+	s->h.fh.handle_bytes = (unsigned int)(len / 2);
+	s->h.fh.handle_type = type;
+	s->mount_id = mnt;
+	s->name = strdup(hex + len + 1);
+	return !s->name;
+}
+
+static void fh_free_saved(struct fh_saved *saved, size_t n)
+{
+	while (n--)
+		free(saved[n].name);
+	free(saved);
+}
+
+/* Read a handle file: its entries sorted by name, or NULL after an error. */
+static struct fh_saved *fh_read_handle_file(struct thread_data *td,
+					    struct fh_data *fhd,
+					    const char *path, size_t *nr)
+{
+	struct fh_saved *saved = NULL, *grown;
+	size_t n = 0, cap = 0, len = 0;
+	char *line = NULL, magic[64];
+	unsigned int lineno = 1;
+	int flags = -1, err = 0;
+	FILE *in = fopen(path, "re");
+
+	if (!in) {
+		err = errno;
+		fh_fail(td, err, "fh_handle_file", "fh_handle_file: cannot "
+			"read %s: %s (a job with fh_drop_caches=1 writes it)\n",
+			path, strerror(err));
+		return NULL;
+	}
+	snprintf(magic, sizeof(magic), "%s flags=%%d", FH_HANDLE_FILE_MAGIC);
+	if (getline(&line, &len, in) < 0 || sscanf(line, magic, &flags) != 1)
+		goto bad;
+	if (flags != fhd->init_encode_flags) {
+		fh_fail(td, EINVAL, "fh_handle_file", "fh_handle_file: %s "
+			"holds handles encoded %s symlinks, and this job "
+			"%s them (nofollow in fh_open_flags)\n", path,
+			flags & AT_SYMLINK_FOLLOW ? "through" : "of",
+			fhd->init_encode_flags ? "follows" : "does not follow");
+		goto out;
+	}
+	while (getline(&line, &len, in) >= 0) {
+		lineno++;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			grown = realloc(saved, cap * sizeof(*saved));
+			if (!grown) {
+				err = ENOMEM;
+				break;
+			}
+			saved = grown;
+		}
+		if (fh_parse_saved(line, &saved[n]))
+			goto bad;
+		n++;
+	}
+	if (err || ferror(in)) {
+		err = err ? err : EIO;
+		fh_fail(td, err, "fh_handle_file", "fh_handle_file: reading "
+			"%s: %s\n", path, strerror(err));
+		goto out;
+	}
+	free(line);
+	fclose(in);
+	qsort(saved, n, sizeof(*saved), fh_saved_cmp);
+	*nr = n;
+	return saved;
+bad:
+	fh_fail(td, EINVAL, "fh_handle_file", "fh_handle_file: %s, line %u: "
+		"not a handle file's line (%s)\n", path, lineno,
+		lineno == 1 ? "a handle file starts with '"
+		FH_HANDLE_FILE_MAGIC " flags=N'" : "mount id, handle type, "
+		"hex bytes, file name");
+out:
+	free(line);
+	fclose(in);
+	fh_free_saved(saved, n);
+	return NULL;
+}
+
+/* Each file's handle from the handle file, without touching the file. */
+static int fh_load_handles(struct thread_data *td, struct fh_data *fhd,
+			   const char *path)
+{
+	struct fh_saved key, *saved, *s;
+	struct fio_file *f;
+	unsigned int i;
+	size_t n;
+	int ret = 0;
+
+	saved = fh_read_handle_file(td, fhd, path, &n);
+	if (!saved)
+		return 1;
+	for_each_file(td, f, i) {
+		key.name = f->file_name;
+		s = bsearch(&key, saved, n, sizeof(*saved), fh_saved_cmp);
+		if (!s) {
+			fh_fail(td, ENOENT, "fh_handle_file", "fh_handle_file: "
+				"%s has no handle for %s: the drop-only job "
+				"that wrote it must have the same file set "
+				"(directory, nrfiles, filename_format)\n", path,
+				f->file_name);
+			ret = 1;
+			break;
+		}
+		if (fh_mount_index(td, fhd, f, s->mount_id) ||
+		    fh_arena_add(td, fhd, f, &s->h.fh)) {
+			ret = 1;
+			break;
+		}
+	}
+	fh_free_saved(saved, n);
+	fh_arena_trim(fhd);
+	return ret;
+}
+
+/* ---- parent directories, for names resolved as a file server does --- */
+
+/* The dir of f, found or added through a hash of the dir paths. */
+static int fh_dir_index(struct thread_data *td, struct fh_data *fhd,
+			int *hash, unsigned int hmask, struct fio_file *f)
+{
+	unsigned int len = (unsigned int)fh_dir_len(f->file_name);
+	uint32_t h = 2166136261u;
+	unsigned int i;
+	struct fh_dir *d;
+	int fd, err;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)f->file_name[i]) * 16777619u;
+	for (i = h & hmask; hash[i] >= 0; i = (i + 1) & hmask) {
+		d = &fhd->dirs[hash[i]];
+		if (d->len == len && !memcmp(d->path, f->file_name, len))
+			return hash[i];
+	}
+	fd = fh_open_parent(f->file_name);
+	if (fd < 0) {
+		err = errno;
+		fh_fail(td, err, "open", "cannot open the directory of %s: "
+			"%s\n", f->file_name, strerror(err));
+		return -1;
+	}
+	d = &fhd->dirs[fhd->nr_dirs];
+	d->path = f->file_name;
+	d->len = len;
+	d->fd = fd;
+	hash[i] = (int)fhd->nr_dirs;
+	return (int)fhd->nr_dirs++;
+}
+
+/*
+ * fh_resolve=parent: each distinct parent directory is opened once, and
+ * encodes and openat name a file by that fd and its last component, as a
+ * file server resolves a LOOKUP in a directory it holds.
+ */
+static int fh_open_dirs(struct thread_data *td, struct fh_data *fhd)
+{
+	unsigned int i, hsize = 2;
+	struct fio_file *f;
+	int *hash, idx, ret = 0;
+
+	while (hsize < 2 * td->files_index)
+		hsize *= 2;
+	hash = malloc(hsize * sizeof(*hash));
+	fhd->dirs = calloc(td->files_index, sizeof(*fhd->dirs));
+	if (!hash || !fhd->dirs) {
+		free(hash);
+		td_verror(td, ENOMEM, "malloc");
+		return 1;
+	}
+	memset(hash, 0xff, hsize * sizeof(*hash));
+	for_each_file(td, f, i) {
+		idx = fh_dir_index(td, fhd, hash, hsize - 1, f);
+		if (idx < 0) {
+			ret = 1;
+			break;
+		}
+		fh_file_of(fhd, f)->dir = (uint32_t)idx;
+		fh_file_of(fhd, f)->name =
+			(uint16_t)fh_name_offset(f->file_name);
+	}
+	free(hash);
+	return ret;
+}
+
+/* ---- checks of the file set before the timed phase ------------------- */
 
 /*
  * The EPERM of an open by handle, by 6.12's rules (fs/fhandle.c): the
@@ -479,52 +990,70 @@ static int fh_encode_all(struct thread_data *td, struct fh_data *fhd)
  */
 static void fh_explain_eperm(struct thread_data *td)
 {
-	log_err(FH_NAME ": open_by_handle_at needs CAP_DAC_READ_SEARCH in "
-		"the initial user namespace (a user namespace's capabilities "
-		"open only directory handles with O_DIRECTORY, since Linux "
-		"6.10; the engine opens files): run as root, or measure opens "
-		"by path with fh_read_op=openat\n");
-	td_verror(td, EPERM, "open_by_handle_at");
+	fh_fail(td, EPERM, "open_by_handle_at", "open_by_handle_at needs "
+		"CAP_DAC_READ_SEARCH in the initial user namespace (a user "
+		"namespace's capabilities open only directory handles with "
+		"O_DIRECTORY, since Linux 6.10; the engine opens files): run "
+		"as root, or measure opens by path with fh_read_op=openat\n");
 }
 
 /*
  * One open by handle with the syscall before the timed phase, so that a
  * missing CAP_DAC_READ_SEARCH is a clear error instead of a run of EPERMs.
+ * It opens the first mount fd's own handle (without O_DIRECTORY: the rule
+ * of a file), so that no file of the set is looked at.
  */
-static int fh_check_open_by_handle(struct thread_data *td, struct fh_data *fhd)
+static int fh_check_open_by_handle(struct thread_data *td,
+				   struct fh_data *fhd)
 {
-	struct fio_file *f = td->files[0];
-	int ofd;
+	union fh_mount_id mnt;
+	struct fh_handle_buf h;
+	int mfd = fhd->mounts[0].fd, ofd, err;
 
-	ofd = open_by_handle_at(fh_file_mount_fd(fhd, f), fh_file_handle(fhd, f),
-				fhd->open_flags);
-	if (ofd >= 0) {
-		close(ofd);
-		return 0;
+	err = fh_encode_sync(mfd, "", &h, &mnt, AT_EMPTY_PATH);
+	if (!err) {
+		ofd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_CLOEXEC);
+		if (ofd >= 0) {
+			close(ofd);
+			return 0;
+		}
+		err = errno;
 	}
-	if (errno == EPERM) {
+	if (err == EPERM) {
 		fh_explain_eperm(td);
 		return 1;
 	}
-	log_err(FH_NAME ": open_by_handle_at(%s): %s\n", f->file_name,
-		strerror(errno));
-	td_verror(td, errno, "open_by_handle_at");
+	fh_fail(td, err, "open_by_handle_at", "open_by_handle_at of %s's "
+		"mount: %s\n", td->files[0]->file_name, strerror(err));
 	return 1;
 }
 
 /*
- * One encode with the timed phase's flags before it: a filesystem that
- * cannot export handles, or a kernel that refuses the flags, is a clear
- * error now rather than a failed run.
+ * One encode with the timed phase's flags before it, of the first file's
+ * directory (no file of the set is looked at): a filesystem that cannot
+ * export handles, or a kernel that refuses the flags, is a clear error
+ * now rather than a failed run.
  */
 static int fh_check_encode(struct thread_data *td, struct fh_data *fhd)
 {
+	const char *path = td->files[0]->file_name;
 	union fh_mount_id mount_id;
 	struct fh_handle_buf h;
-	const char *path = td->files[0]->file_name;
-	int err;
+	int dfd, err;
 
-	err = fh_encode_sync(path, &h, &mount_id, fhd->encode_flags);
+	/* the directory's fd, where fh_resolve=parent opened it */
+	dfd = fhd->dirs ? fhd->dirs[fh_file_of(fhd, td->files[0])->dir].fd
+			: fh_open_parent(path);
+	if (dfd < 0) {
+		err = errno;
+		fh_fail(td, err, "open", "cannot open the directory of %s: "
+			"%s\n", path, strerror(err));
+		return 1;
+	}
+	err = fh_encode_sync(dfd, "", &h, &mount_id,
+			     fhd->encode_flags | AT_EMPTY_PATH);
+	if (!fhd->dirs)
+		close(dfd);
 	if (!err)
 		return 0;
 	fh_explain_encode_error(path, fhd->encode_flags, err);
@@ -532,194 +1061,132 @@ static int fh_check_encode(struct thread_data *td, struct fh_data *fhd)
 	return 1;
 }
 
-/* ------------------------------------------------------------------ */
-/* fh_cold_cache: one drop for the whole group                         */
-
-static int fh_drop_caches(struct thread_data *td)
+/*
+ * nofollow: an open of a symlink fails with ELOOP (unless O_PATH opens the
+ * link itself), so a set with a link is refused now, naming it.  This
+ * looks at every file of the set (the one check that does).
+ */
+static int fh_check_no_symlinks(struct thread_data *td, struct fh_data *fhd)
 {
-	int dfd;
+	struct fio_file *f;
+	struct stat st;
+	unsigned int i;
 
+	if (!(fhd->open_flags & O_NOFOLLOW) || (fhd->open_flags & O_PATH) ||
+	    !fh_job_uses(td, fh_op_opens))
+		return 0;
+	for_each_file(td, f, i) {
+		if (fstatat(AT_FDCWD, f->file_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISLNK(st.st_mode))
+			continue;
+		fh_fail(td, ELOOP, "fh_open_flags", "fh_open_flags=nofollow: "
+			"%s is a symbolic link, which every open of this job "
+			"would refuse (ELOOP): add path to open links "
+			"themselves, or drop nofollow\n", f->file_name);
+		return 1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* fh_drop_caches: a job that drops the caches and does no I/O         */
+
+static int fh_open_drop_caches(struct thread_data *td)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC), err;
+
+	if (fd >= 0)
+		return fd;
+	err = errno;
+	fh_fail(td, err, "drop_caches", "fh_drop_caches needs root: cannot "
+		"open /proc/sys/vm/drop_caches: %s\n", strerror(err));
+	return -1;
+}
+
+/*
+ * The drop is ordered by fio: the jobs to run on cold caches come after
+ * this job behind a stonewall (or wait_for it).  So it must be alone among
+ * the jobs that may run with it, and one job.
+ */
+static int fh_check_drop_job(struct thread_data *td)
+{
+	struct thread_data *peer;
+	int i, set = fh_run_set(td);
+
+	if (td->o.numjobs > 1 || td->subjob_number) {
+		fh_fail(td, EINVAL, "fh_drop_caches", "fh_drop_caches=1: one "
+			"drop per cold group: numjobs must be 1\n");
+		return 1;
+	}
+	if (td->o.unlink) {
+		fh_fail(td, EINVAL, "fh_drop_caches", "fh_drop_caches=1 with "
+			"unlink=1 would remove the file set that the jobs after "
+			"it measure\n");
+		return 1;
+	}
+	for_each_td(peer, i) {
+		if (peer == td || fh_run_set(peer) != set ||
+		    fh_waits_for(peer, td))
+			continue;
+		fh_fail(td, EINVAL, "fh_drop_caches", "fh_drop_caches=1: job "
+			"%s would run while job %s drops the caches: put "
+			"stonewall on the first job after the drop (or "
+			"wait_for=%s on it)\n", peer->o.name, td->o.name,
+			td->o.name);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Save the handles of the set (if asked), sync, drop the dentries and
+ * inodes, and end the job: it does no I/O.  Interrupted (fio's SIGINT),
+ * it drops nothing and leaves no handle file.
+ */
+static int fh_drop_job(struct thread_data *td, struct fh_data *fhd)
+{
+	struct fh_options *o = td->eo;
+	bool saved = false;
+	int dfd, ret = 1;
+
+	if (fh_check_drop_job(td))
+		return 1;
+	dfd = fh_open_drop_caches(td);
+	if (dfd < 0)
+		return 1;
+	if (o->handle_file && td->files_index) {
+		if (fh_encode_all(td, fhd)) {
+			ret = td->error ? 1 : 0;	/* or interrupted */
+			goto out;
+		}
+		if (td->terminate)
+			goto out_interrupted;
+		if (fh_save_handles(td, fhd, o->handle_file))
+			goto out;
+		saved = true;
+	}
 	sync();
-	dfd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-	if (dfd < 0 || write(dfd, "2", 1) != 1) {
+	if (td->terminate)
+		goto out_interrupted;
+	if (write(dfd, "2", 1) != 1) {
 		int err = errno;
 
-		log_err(FH_NAME ": fh_cold_cache needs root: cannot write "
+		fh_fail(td, err, "drop_caches", "fh_drop_caches: writing "
 			"/proc/sys/vm/drop_caches: %s\n", strerror(err));
-		if (dfd >= 0)
-			close(dfd);
-		td_verror(td, err, "drop_caches");
-		return 1;
+		goto out;
 	}
+	ret = 0;
+	goto out_done;
+out_interrupted:
+	ret = 0;
+	if (saved)
+		unlink(o->handle_file);
+out_done:
+	/* a drop-only job: no timed phase */
+	fio_mark_td_terminate(td);
+out:
 	close(dfd);
-	return 0;
-}
-
-struct ioengine_ops ioengine;
-
-/* A job of td's group that is this engine with fh_cold_cache set. */
-static bool fh_cold_peer(struct thread_data *td, struct thread_data *peer)
-{
-	struct fh_options *po = peer->eo;
-
-	return peer->groupid == td->groupid && peer->io_ops == &ioengine &&
-	       po && po->cold_cache;
-}
-
-/* A peer that failed or ended before the rendezvous will never come. */
-static bool fh_peer_gone(struct thread_data *peer)
-{
-	return peer->error || peer->runstate >= TD_EXITED;
-}
-
-/*
- * fio runs the init of every job of a group at once, and each starts its
- * timed phase when its own init is done.  So the jobs of a group meet here,
- * after every init: the first job of the group drops the caches once, and
- * none goes on before.  Every job of the group must set fh_cold_cache (the
- * init refuses others), and a job whose init failed is not waited for.
- */
-struct fh_rendezvous {
-	unsigned int arrived;
-	int result;		/* 0: pending, 1: dropped, -1: failed */
-};
-
-static struct thread_data *fh_cold_leader(struct thread_data *td)
-{
-	struct thread_data *peer;
-	int i;
-
-	for_each_td(peer, i)
-		if (fh_cold_peer(td, peer))
-			return peer;
-	return td;
-}
-
-static unsigned int fh_cold_waiting_for(struct thread_data *td)
-{
-	struct thread_data *peer;
-	unsigned int n = 0;
-	int i;
-
-	for_each_td(peer, i)
-		if (fh_cold_peer(td, peer) &&
-		    (peer == td || !fh_peer_gone(peer)))
-			n++;
-	return n;
-}
-
-/* The leader lives until all have met: its pid names the meeting. */
-static void fh_rendezvous_name(struct thread_data *leader, char *name,
-			       size_t len)
-{
-	snprintf(name, len, "/fio-fhandle-cold.%d.%u", (int)leader->pid,
-		 leader->thread_number);
-}
-
-static struct fh_rendezvous *fh_rendezvous_map(struct thread_data *td,
-					       struct thread_data *leader,
-					       char *name, size_t len)
-{
-	struct fh_rendezvous *r;
-	int fd;
-
-	fh_rendezvous_name(leader, name, len);
-	fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		td_verror(td, errno, "shm_open");
-		return NULL;
-	}
-	if (ftruncate(fd, sizeof(*r))) {
-		td_verror(td, errno, "ftruncate");
-		r = MAP_FAILED;
-	} else {
-		r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED,
-			 fd, 0);
-		if (r == MAP_FAILED)
-			td_verror(td, errno, "mmap");
-	}
-	close(fd);
-	/*
-	 * The leader removes the meeting when it is over, or when it cannot
-	 * come; once it is gone, nobody meets there again.
-	 */
-	if (r == MAP_FAILED && (leader == td || fh_peer_gone(leader)))
-		shm_unlink(name);
-	return r == MAP_FAILED ? NULL : r;
-}
-
-static int fh_cold_cache_group(struct thread_data *td)
-{
-	struct thread_data *leader = fh_cold_leader(td);
-	struct fh_rendezvous *r;
-	char name[64];
-	int ret = 0;
-
-	r = fh_rendezvous_map(td, leader, name, sizeof(name));
-	if (!r)
-		return 1;
-	__atomic_add_fetch(&r->arrived, 1, __ATOMIC_SEQ_CST);
-	if (leader == td) {
-		while (__atomic_load_n(&r->arrived, __ATOMIC_SEQ_CST) <
-		       fh_cold_waiting_for(td) && !td->terminate)
-			usleep(1000);
-		ret = fh_drop_caches(td);
-		__atomic_store_n(&r->result, ret ? -1 : 1, __ATOMIC_SEQ_CST);
-		/* all that will come have mapped it */
-		shm_unlink(name);
-	} else {
-		while (!__atomic_load_n(&r->result, __ATOMIC_SEQ_CST) &&
-		       !fh_peer_gone(leader) && !td->terminate)
-			usleep(1000);
-		if (__atomic_load_n(&r->result, __ATOMIC_SEQ_CST) != 1) {
-			/* a leader that failed before it met will not unlink */
-			shm_unlink(name);
-			log_err(FH_NAME ": fh_cold_cache: job %s, which drops "
-				"the caches for its group, failed\n",
-				leader->o.name);
-			td_verror(td, ECANCELED, "fh_cold_cache");
-			ret = 1;
-		}
-	}
-	munmap(r, sizeof(*r));
 	return ret;
-}
-
-/*
- * Every job of a cold-cache group takes part, or the drop lands mid-run;
- * and all start together (fio starts a startdelay job later, and the
- * others would wait for it).
- */
-static int fh_check_cold_group(struct thread_data *td)
-{
-	struct thread_data *peer;
-	unsigned int jobs = 0, delayed = 0;
-	int i;
-
-	for_each_td(peer, i) {
-		/* a job whose init failed does not run (fio unloads its engine) */
-		if (peer->groupid != td->groupid || fh_peer_gone(peer))
-			continue;
-		jobs++;
-		delayed += peer->o.start_delay != 0;
-		if (fh_cold_peer(td, peer))
-			continue;
-		log_err(FH_NAME ": fh_cold_cache=1 needs every job of its "
-			"group to set it: job %s does not, and would run while "
-			"the caches are dropped (separate them with "
-			"stonewall)\n", peer->o.name);
-		td_verror(td, EINVAL, "fh_cold_cache");
-		return 1;
-	}
-	if (jobs > 1 && delayed) {
-		log_err(FH_NAME ": fh_cold_cache=1 with startdelay in a group "
-			"of several jobs: the drop waits for every job of the "
-			"group, so give the delayed job its own group "
-			"(stonewall)\n");
-		td_verror(td, EINVAL, "fh_cold_cache");
-		return 1;
-	}
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -732,61 +1199,98 @@ static void fh_no_opcode(struct thread_data *td, const char *name,
 
 	if (uname(&u))
 		strcpy(u.release, "(unknown)");
-	log_err(FH_NAME ": kernel %s has no %s (io_uring opcode %u): use "
-		"fh_backend=sync, or run fio on the patched kernel in the "
-		"VM: make vm-run CMD='fio <jobfile>' (see kernel/README.md)\n",
-		u.release, name, opcode);
-	td_verror(td, EOPNOTSUPP, "io_uring probe");
+	fh_fail(td, EOPNOTSUPP, "io_uring probe", "kernel %s has no %s "
+		"(io_uring opcode %u): use fh_backend=sync, or run fio on the "
+		"patched kernel in the VM: make vm-run CMD='fio <jobfile>' "
+		"(see kernel/README.md)\n", u.release, name, opcode);
 }
 
-/* The reference syscall failed, or the opcode does something else. */
-static int fh_opcode_misbehaves(struct thread_data *td, int verdict,
-				const char *name, const char *option,
-				unsigned int opcode, int ring_res)
+/* A number liburing's header gives another operation is refused. */
+static int fh_check_opcode_free(struct thread_data *td, const char *option,
+				unsigned int opcode)
 {
-	if (verdict < 0) {
-		log_err(FH_NAME ": checking %s: the syscall failed: %s\n",
-			name, strerror(-verdict));
-		td_verror(td, -verdict, "verify opcode");
-	} else if (ring_res == -EPERM) {
+	const char *other = fh_liburing_opcode_name(opcode);
+
+	if (!other)
+		return 0;
+	fh_fail(td, EINVAL, option, "%s=%u is %s on every kernel (liburing's "
+		"header, which numbers opcodes 0-%u): set it to the number "
+		"the kernel gives the file-handle opcode\n", option, opcode,
+		other, IORING_OP_LAST - 1);
+	return 1;
+}
+
+/* What the isolated check said of one opcode: 0 if it behaves. */
+static int fh_opcode_verdict(struct thread_data *td,
+			     const struct fh_opcode_verdict *v,
+			     const char *name, const char *option,
+			     unsigned int opcode)
+{
+	if (v->verdict == 1)
+		return 0;
+	if (v->verdict < 0) {
+		fh_fail(td, -v->verdict, "verify opcode", "checking %s: the "
+			"syscall fails on a scratch file in $TMPDIR: %s (set "
+			"TMPDIR to a directory on a filesystem that exports "
+			"file handles)\n", name, strerror(-v->verdict));
+	} else if (v->res == -EPERM) {
 		fh_explain_eperm(td);
 	} else {
-		log_err(FH_NAME ": io_uring opcode %u does not behave as %s "
-			"(res=%d): this kernel uses it for something else; set "
-			"%s to the right number\n", opcode, name, ring_res,
-			option);
-		td_verror(td, EPROTO, "verify opcode");
+		fh_fail(td, EPROTO, "verify opcode", "io_uring opcode %u does "
+			"not behave as %s (res=%d): this kernel uses it for "
+			"something else; set %s to the right number\n", opcode,
+			name, v->res, option);
 	}
 	return 1;
 }
 
-/* Encode the first file through the ring: the syscall's handle? */
-static int fh_verify_encode_opcode(struct thread_data *td,
-				   struct fh_data *fhd, unsigned int opcode)
+/* The encode opcode took AT_HANDLE_* as the syscall does? */
+static int fh_flags_verdict(struct thread_data *td, struct fh_data *fhd,
+			    const struct fh_opcode_verdict *v)
 {
-	int res = 0, verdict;
+	int flags = fhd->encode_flags & ~AT_SYMLINK_FOLLOW;
 
-	verdict = fh_opcode_encodes(&fhd->ring, opcode, td->files[0]->file_name,
-				    (unsigned int)fhd->encode_flags, &res);
-	if (verdict == 1)
+	if (!flags || v->verdict == 1)
 		return 0;
-	return fh_opcode_misbehaves(td, verdict, "IORING_OP_NAME_TO_HANDLE_AT",
-				    "fh_encode_opcode", opcode, res);
+	if (v->verdict < 0) {
+		fh_explain_encode_error("a scratch file in $TMPDIR", flags,
+					-v->verdict);
+		td_verror(td, -v->verdict, "name_to_handle_at");
+		return 1;
+	}
+	fh_fail(td, EPROTO, "verify opcode", "IORING_OP_NAME_TO_HANDLE_AT "
+		"(opcode %u) does not take fh_encode_flags as "
+		"name_to_handle_at(2) does (res=%d)\n", fhd->encode_opcode,
+		v->res);
+	return 1;
 }
 
-/* Open the first file by handle through the ring: is it the same inode? */
-static int fh_verify_open_opcode(struct thread_data *td, struct fh_data *fhd,
-				 unsigned int opcode)
+static int fh_check_behaviour(struct thread_data *td, struct fh_data *fhd,
+			      bool encode, bool open)
 {
-	struct fio_file *f = td->files[0];
-	int res = 0, verdict;
+	struct fh_opcode_check c = {
+		.encode_op = fhd->encode_opcode,
+		.open_op = fhd->open_opcode,
+		.check_encode = encode,
+		.check_open = open,
+		.at_flags = (unsigned int)fhd->encode_flags & ~AT_SYMLINK_FOLLOW,
+	};
 
-	verdict = fh_opcode_opens(&fhd->ring, opcode, fh_file_mount_fd(fhd, f),
-				  fh_file_handle(fhd, f), f->file_name, &res);
-	if (verdict == 1)
-		return 0;
-	return fh_opcode_misbehaves(td, verdict, "IORING_OP_OPEN_BY_HANDLE_AT",
-				    "fh_open_opcode", opcode, res);
+	if (fh_check_opcodes_isolated(&c)) {
+		fh_fail(td, c.err, "verify opcode", "cannot check the opcodes' "
+			"behaviour: %s: %s (the check runs on a scratch file "
+			"in $TMPDIR)\n", c.failed, strerror(c.err));
+		return 1;
+	}
+	if (encode && (fh_opcode_verdict(td, &c.encode,
+					 "IORING_OP_NAME_TO_HANDLE_AT",
+					 "fh_encode_opcode",
+					 fhd->encode_opcode) ||
+		       fh_flags_verdict(td, fhd, &c.encode_flags)))
+		return 1;
+	return open && fh_opcode_verdict(td, &c.open,
+					 "IORING_OP_OPEN_BY_HANDLE_AT",
+					 "fh_open_opcode", fhd->open_opcode);
 }
 
 /* Before the timed phase: the opcodes the job will send do what they must. */
@@ -795,57 +1299,51 @@ static int fh_check_opcodes(struct thread_data *td, struct fh_data *fhd)
 	struct io_uring_probe *probe;
 	bool encode = fh_job_uses(td, fh_op_is_encode);
 	bool open = fh_job_uses(td, fh_op_by_handle);
-	int ret = 1;
+	bool missing_encode, missing_open;
 
 	if (!encode && !open)
 		return 0;
-
+	if ((encode && fh_check_opcode_free(td, "fh_encode_opcode",
+					    fhd->encode_opcode)) ||
+	    (open && fh_check_opcode_free(td, "fh_open_opcode",
+					  fhd->open_opcode)))
+		return 1;
 	probe = io_uring_get_probe_ring(&fhd->ring);
 	if (!probe) {
 		td_verror(td, EOPNOTSUPP, "io_uring probe");
 		return 1;
 	}
-	if (encode && !io_uring_opcode_supported(probe, fhd->encode_opcode))
+	missing_encode = encode &&
+			 !io_uring_opcode_supported(probe, fhd->encode_opcode);
+	missing_open = open &&
+		       !io_uring_opcode_supported(probe, fhd->open_opcode);
+	io_uring_free_probe(probe);
+	if (missing_encode)
 		fh_no_opcode(td, "IORING_OP_NAME_TO_HANDLE_AT",
 			     fhd->encode_opcode);
-	else if (open && !io_uring_opcode_supported(probe, fhd->open_opcode))
+	else if (missing_open)
 		fh_no_opcode(td, "IORING_OP_OPEN_BY_HANDLE_AT",
 			     fhd->open_opcode);
-	else if (encode && fh_verify_encode_opcode(td, fhd, fhd->encode_opcode))
-		;
-	else if (open && fh_verify_open_opcode(td, fhd, fhd->open_opcode))
-		;
 	else
-		ret = 0;
-	io_uring_free_probe(probe);
-	return ret;
+		return fh_check_behaviour(td, fhd, encode, open);
+	return 1;
 }
 
 static int fh_ring_setup(struct thread_data *td, struct fh_data *fhd)
 {
 	struct fh_options *o = td->eo;
 	struct io_uring_params p;
-	unsigned int entries;
+	unsigned int entries = td->o.iodepth * FH_SQES_PER_OP;
 	int ret;
 
-	/* every operation is at most FH_SQES_PER_OP SQEs in flight at once */
-	entries = td->o.iodepth * FH_SQES_PER_OP;
-	if (td->o.iodepth > FH_RING_MAX_SQES / FH_SQES_PER_OP) {
-		log_err(FH_NAME ": iodepth=%u needs %u SQEs, more than an "
-			"io_uring can hold (%u); the most is iodepth=%u\n",
-			td->o.iodepth, entries, FH_RING_MAX_SQES,
-			FH_RING_MAX_SQES / FH_SQES_PER_OP);
-		td_verror(td, EINVAL, "iodepth");
-		return 1;
-	}
 	memset(&p, 0, sizeof(p));
 	if (o->sqpoll)
 		p.flags |= IORING_SETUP_SQPOLL;
 	ret = io_uring_queue_init_params(entries, &fhd->ring, &p);
 	if (ret < 0) {
-		log_err(FH_NAME ": io_uring_queue_init(%u entries%s): %s\n",
-			entries, o->sqpoll ? ", SQPOLL" : "", strerror(-ret));
-		td_verror(td, -ret, "io_uring_queue_init");
+		fh_fail(td, -ret, "io_uring_queue_init", "io_uring_queue_init"
+			"(%u entries%s): %s\n", entries,
+			o->sqpoll ? ", SQPOLL" : "", strerror(-ret));
 		return 1;
 	}
 	fhd->ring_ready = true;
@@ -854,16 +1352,30 @@ static int fh_ring_setup(struct thread_data *td, struct fh_data *fhd)
 		ret = io_uring_register_files_sparse(&fhd->ring,
 						     td->o.iodepth);
 		if (ret < 0) {
-			log_err(FH_NAME ": registering %u fixed files: %s\n",
+			fh_fail(td, -ret, "io_uring_register_files_sparse",
+				"registering %u fixed files: %s\n",
 				td->o.iodepth, strerror(-ret));
-			td_verror(td, -ret, "io_uring_register_files_sparse");
+			return 1;
+		}
+	}
+	if (o->iowq_workers[0] || o->iowq_workers[1]) {
+		unsigned int vals[2] = { o->iowq_workers[0],
+					 o->iowq_workers[1] };
+
+		ret = io_uring_register_iowq_max_workers(&fhd->ring, vals);
+		if (ret < 0) {
+			fh_fail(td, -ret, "io_uring_register_iowq_max_workers",
+				"fh_iowq_max_workers=%u,%u: %s\n",
+				o->iowq_workers[0], o->iowq_workers[1],
+				strerror(-ret));
 			return 1;
 		}
 	}
 	fhd->sqe_flags = o->force_async ? IOSQE_ASYNC : 0;
+	fhd->sq.mask = p.sq_entries - 1;
+	fhd->sq.owner = calloc(p.sq_entries, sizeof(*fhd->sq.owner));
 	fhd->events = calloc(td->o.iodepth, sizeof(*fhd->events));
-	fhd->submit_list = calloc(td->o.iodepth, sizeof(*fhd->submit_list));
-	if (!fhd->events || !fhd->submit_list) {
+	if (!fhd->sq.owner || !fhd->events) {
 		td_verror(td, ENOMEM, "calloc");
 		return 1;
 	}
@@ -871,7 +1383,7 @@ static int fh_ring_setup(struct thread_data *td, struct fh_data *fhd)
 }
 
 /* ------------------------------------------------------------------ */
-/* The engine's hooks                                                  */
+/* Checks of the job's options                                         */
 
 /* fio options that act on an fd fio opens: this engine has none. */
 static int fh_check_fio_options(struct thread_data *td)
@@ -897,16 +1409,39 @@ static int fh_check_fio_options(struct thread_data *td)
 		   td->o.fadvise_hint != F_ADV_NONE) {
 		name = "fadvise_hint";
 	} else if (td->o.unlink_each_loop) {
-		log_err(FH_NAME ": unlink_each_loop=1: the files fio lays "
-			"out again are new inodes, and the handles encoded at "
-			"init would be stale; use unlink=1 (after the run)\n");
-		td_verror(td, EINVAL, "unlink_each_loop");
+		fh_fail(td, EINVAL, "unlink_each_loop", "unlink_each_loop=1: "
+			"the files fio lays out again are new inodes, and the "
+			"handles encoded at init would be stale; use unlink=1 "
+			"(after the run)\n");
 		return 1;
 	}
 	if (!name)
 		return 0;
-	log_err(FH_NAME ": %s is not supported: %s%s\n", name, why, hint);
-	td_verror(td, EINVAL, name);
+	fh_fail(td, EINVAL, name, "%s is not supported: %s%s\n", name, why,
+		hint);
+	return 1;
+}
+
+/*
+ * fio 3.33 aborts a mixed job with a rate limit and a runtime (assertion
+ * "ddir_rw(ddir)" in rate_ddir()) when a rate sleep ends past the
+ * runtime: rate_ddir() then returns DDIR_INVAL, set_io_u_file() takes it
+ * for a done file and tries the next one, and get_rw_ddir() hands the
+ * stale DDIR_INVAL back to rate_ddir().  Any engine with a second file
+ * left hits it; a file set always has one.
+ */
+static int fh_check_fio_rate_bug(struct thread_data *td)
+{
+	if (!td_rw(td) || !td->o.timeout || td->files_index < 2 ||
+	    !(td->o.rate[DDIR_READ] || td->o.rate[DDIR_WRITE] ||
+	      td->o.rate_iops[DDIR_READ] || td->o.rate_iops[DDIR_WRITE]))
+		return 0;
+	fh_fail(td, EINVAL, "rate", "a mixed rw job with rate or rate_iops "
+		"and runtime on several files aborts fio 3.33 (rate_ddir: "
+		"Assertion 'ddir_rw(ddir)' failed, with any engine: a rate "
+		"wait that ends past the runtime leaves a stale direction): "
+		"give reads and writes a job each, or bound the job with "
+		"loops or number_ios instead of runtime\n");
 	return 1;
 }
 
@@ -918,19 +1453,17 @@ static int fh_check_verify(struct thread_data *td)
 	if (td->o.verify == VERIFY_NONE)
 		return 0;
 	if (!fh_op_reads(o->read_op)) {
-		log_err(FH_NAME ": verify checks the data that reads read, but "
-			"fh_read_op reads none: use fh_read_op=open_read or "
-			"openat_read\n");
-		td_verror(td, EINVAL, "verify");
+		fh_fail(td, EINVAL, "verify", "verify checks the data that "
+			"reads read, but fh_read_op reads none: use "
+			"fh_read_op=open_read or openat_read\n");
 		return 1;
 	}
 	if (fh_job_writes(td)) {
-		log_err(FH_NAME ": verify: this engine's writes (fh_write_op) "
-			"write no data, so there would be nothing to check: "
-			"lay the files out with a writing engine (e.g. "
-			"ioengine=psync) and verify them here with "
+		fh_fail(td, EINVAL, "verify", "verify: this engine's writes "
+			"(fh_write_op) write no data, so there would be nothing "
+			"to check: lay the files out with a writing engine "
+			"(e.g. ioengine=psync) and verify them here with "
 			"verify_only=1, or with rw=read\n");
-		td_verror(td, EINVAL, "verify");
 		return 1;
 	}
 	return 0;
@@ -942,11 +1475,11 @@ static int fh_check_open_flags(struct thread_data *td, struct fh_data *fhd)
 	const char *why = NULL;
 
 	if (!fh_job_uses(td, fh_op_reads))
-		return 0;
-	if (fhd->open_flags & O_PATH)
+		why = NULL;
+	else if (fhd->open_flags & O_PATH)
 		why = "an O_PATH fd cannot be read; drop 'path' from "
 		      "fh_open_flags or choose an operation without read";
-	else if (fhd->open_flags & O_WRONLY)
+	else if ((fhd->open_flags & O_ACCMODE) == O_WRONLY)
 		why = "an O_WRONLY fd cannot be read; use rdonly or rdwr, or "
 		      "an operation without read";
 	else if ((fhd->open_flags & O_DIRECT) &&
@@ -955,8 +1488,8 @@ static int fh_check_open_flags(struct thread_data *td, struct fh_data *fhd)
 		why = "direct reads need bs a multiple of the logical block "
 		      "size (512 or more)";
 	if (why) {
-		log_err(FH_NAME ": fh_open_flags: %s\n", why);
-		td_verror(td, EINVAL, "fh_open_flags");
+		fh_fail(td, EINVAL, "fh_open_flags", "fh_open_flags: %s\n",
+			why);
 		return 1;
 	}
 	/* O_DIRECT reads into the io_u buffers: fio aligns them then */
@@ -965,62 +1498,97 @@ static int fh_check_open_flags(struct thread_data *td, struct fh_data *fhd)
 	return 0;
 }
 
-static int fh_check_options(struct thread_data *td, struct fh_data *fhd)
+/* Options of the uring backend, and how deep a ring can be. */
+static int fh_check_backend(struct thread_data *td, struct fh_data *fhd)
 {
 	struct fh_options *o = td->eo;
 
-	if (td_trim(td)) {
-		log_err(FH_NAME ": trims have no meaning here; use read "
-			"(handle-open) and write (handle-encode)\n");
-		td_verror(td, EINVAL, "rw");
+	if (fhd->backend == FH_BACKEND_SYNC) {
+		if (!o->fixedfiles && !o->force_async && !o->sqpoll &&
+		    !o->iowq_workers[0] && !o->iowq_workers[1])
+			return 0;
+		fh_fail(td, EINVAL, "fh_backend", "fh_fixedfiles, "
+			"fh_force_async, fh_sqpoll and fh_iowq_max_workers "
+			"need fh_backend=uring\n");
 		return 1;
 	}
-	if (fhd->backend == FH_BACKEND_SYNC &&
-	    (o->fixedfiles || o->force_async || o->sqpoll)) {
-		log_err(FH_NAME ": fh_fixedfiles, fh_force_async and fh_sqpoll "
-			"need fh_backend=uring\n");
-		td_verror(td, EINVAL, "fh_backend");
+	if (td->o.iodepth > FH_RING_MAX_SQES / FH_SQES_PER_OP) {
+		fh_fail(td, EINVAL, "iodepth", "iodepth=%u needs %llu SQEs, "
+			"more than an io_uring can hold (%u); the most is "
+			"iodepth=%u\n", td->o.iodepth,
+			(unsigned long long)td->o.iodepth * FH_SQES_PER_OP,
+			FH_RING_MAX_SQES, FH_RING_MAX_SQES / FH_SQES_PER_OP);
 		return 1;
 	}
 	if (o->fixedfiles && (fhd->open_flags & O_CLOEXEC)) {
-		log_err(FH_NAME ": cloexec has no meaning for fixed files\n");
-		td_verror(td, EINVAL, "fh_open_flags");
+		fh_fail(td, EINVAL, "fh_open_flags", "cloexec has no meaning "
+			"for fixed files\n");
 		return 1;
 	}
+	return 0;
+}
+
+/* fh_handle_file and fh_encode_flags against what the job does. */
+static int fh_check_engine_files(struct thread_data *td, struct fh_data *fhd)
+{
+	struct fh_options *o = td->eo;
+
 	if ((fhd->encode_flags & ~AT_SYMLINK_FOLLOW) &&
 	    !fh_job_uses(td, fh_op_is_encode)) {
-		log_err(FH_NAME ": fh_encode_flags shapes encodes, and this "
-			"job issues none (fh_read_op, fh_write_op)\n");
-		td_verror(td, EINVAL, "fh_encode_flags");
+		fh_fail(td, EINVAL, "fh_encode_flags", "fh_encode_flags shapes "
+			"encodes, and this job issues none (fh_read_op, "
+			"fh_write_op)\n");
 		return 1;
 	}
-	return fh_check_open_flags(td, fhd) || fh_check_verify(td) ||
-	       fh_check_fio_options(td) ||
-	       (o->cold_cache && fh_check_cold_group(td));
+	if (o->handle_file && !o->drop_caches &&
+	    !fh_job_uses(td, fh_op_by_handle)) {
+		fh_fail(td, EINVAL, "fh_handle_file", "fh_handle_file: a "
+			"drop-only job (fh_drop_caches=1) writes it and a job "
+			"that opens by handle reads it; this job does "
+			"neither\n");
+		return 1;
+	}
+	return 0;
+}
+
+static int fh_check_options(struct thread_data *td, struct fh_data *fhd)
+{
+	if (td_trim(td)) {
+		fh_fail(td, EINVAL, "rw", "trims have no meaning here; use "
+			"read (handle-open) and write (handle-encode)\n");
+		return 1;
+	}
+	return fh_check_backend(td, fhd) || fh_check_engine_files(td, fhd) ||
+	       fh_check_open_flags(td, fhd) || fh_check_verify(td) ||
+	       fh_check_fio_options(td) || fh_check_fio_rate_bug(td);
 }
 
 /*
- * Without fixed files every operation in flight holds an fd: iodepth of
- * them per job, and jobs run as threads share one fd table.  Raise the
- * soft RLIMIT_NOFILE if the hard one allows, else say so now.
+ * Each operation in flight holds an fd (without fixed files), and the
+ * engine holds its mount and directory fds; jobs run as threads share one
+ * fd table, so add up those of this engine that may run at the same time
+ * (their iodepth: what their options hold is not safe to read).  Raise
+ * the soft RLIMIT_NOFILE if the hard one allows, else say so now.
  */
 static int fh_check_nofile(struct thread_data *td, struct fh_data *fhd)
 {
 	struct fh_options *o = td->eo;
+	rlim_t held = fhd->nr_mounts + fhd->nr_dirs, need = FH_SPARE_FDS;
 	struct thread_data *peer;
 	struct rlimit rl;
-	rlim_t need = FH_SPARE_FDS + fhd->nr_mounts;
-	int i;
+	int i, set;
 
-	if (fhd->backend == FH_BACKEND_SYNC || o->fixedfiles)
-		return 0;
-	if (!td->o.use_thread) {
-		need += td->o.iodepth;
-	} else {
+	if (fhd->backend == FH_BACKEND_SYNC)
+		need += held + 1;
+	else
+		need += held + (o->fixedfiles ? 0 : td->o.iodepth);
+	if (td->o.use_thread) {
+		/* a peer's fds: its iodepth, and as many held as ours */
+		set = fh_run_set(td);
 		for_each_td(peer, i)
-			if (peer->groupid == td->groupid &&
-			    peer->io_ops == &ioengine)
-				need += peer->o.iodepth;
+			if (peer != td && peer->io_ops == td->io_ops &&
+			    fh_run_set(peer) == set)
+				need += held + peer->o.iodepth;
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl)) {
 		td_verror(td, errno, "getrlimit");
@@ -1033,17 +1601,20 @@ static int fh_check_nofile(struct thread_data *td, struct fh_data *fhd)
 		if (!setrlimit(RLIMIT_NOFILE, &rl))
 			return 0;
 	}
-	log_err(FH_NAME ": iodepth=%u keeps up to %llu fds open at once "
-		"(one per operation in flight, %s), beyond RLIMIT_NOFILE "
-		"(soft %llu, hard %llu): raise the limit (ulimit -n), lower "
-		"iodepth, or use fh_fixedfiles=1\n", td->o.iodepth,
-		(unsigned long long)need,
-		td->o.use_thread ? "for all the group's threads" : "and spares",
+	fh_fail(td, EMFILE, "iodepth", "iodepth=%u keeps up to %llu fds open at "
+		"once (one per operation in flight, and the engine's mount "
+		"and directory fds, %s), beyond RLIMIT_NOFILE (soft %llu, "
+		"hard %llu): raise the limit (ulimit -n), lower iodepth, or "
+		"use fh_fixedfiles=1\n", td->o.iodepth,
+		(unsigned long long)need, td->o.use_thread ?
+		"for all the threads that run with it" : "and spares",
 		(unsigned long long)rl.rlim_cur,
 		(unsigned long long)rl.rlim_max);
-	td_verror(td, EMFILE, "iodepth");
 	return 1;
 }
+
+/* ------------------------------------------------------------------ */
+/* The engine's hooks: init and cleanup                                */
 
 static void fh_cleanup(struct thread_data *td)
 {
@@ -1052,21 +1623,18 @@ static void fh_cleanup(struct thread_data *td)
 
 	if (!fhd)
 		return;
-	if (((struct fh_options *)td->eo)->cold_cache) {
-		char name[64];
-
-		/* others may have made the meeting of a leader that failed */
-		fh_rendezvous_name(td, name, sizeof(name));
-		shm_unlink(name);
-	}
 	if (fhd->ring_ready)
 		io_uring_queue_exit(&fhd->ring);
 	for (i = 0; i < fhd->nr_mounts; i++)
 		close(fhd->mounts[i].fd);
+	for (i = 0; i < fhd->nr_dirs; i++)
+		close(fhd->dirs[i].fd);
 	free(fhd->mounts);
+	free(fhd->dirs);
+	free(fhd->files);
 	free(fhd->arena);
 	free(fhd->events);
-	free(fhd->submit_list);
+	free(fhd->sq.owner);
 	free(fhd->ious);
 	free(fhd);
 	td->io_ops_data = NULL;
@@ -1078,51 +1646,43 @@ static void fh_cleanup(struct thread_data *td)
  */
 static int fh_check_fio_abi(struct thread_data *td);
 
-/* The options' values into fhd: 0, or 1 after an error naming the option. */
-static int fh_parse_options(struct thread_data *td, struct fh_data *fhd)
-{
-	struct fh_options *o = td->eo;
-	int flags;
-
-	fhd->backend = o->backend;
-	fhd->open_flags = fh_parse_open_flags(td, o->open_flags);
-	if (fhd->open_flags < 0)
-		return 1;
-	flags = fh_parse_flags(td, "fh_encode_flags", fh_encode_flag_names,
-			       o->encode_flags, NULL);
-	if (flags < 0)
-		return 1;
-	/* follow symlinks as openat does, unless told not to */
-	fhd->init_encode_flags = fhd->open_flags & O_NOFOLLOW ?
-				 0 : AT_SYMLINK_FOLLOW;
-	fhd->encode_flags = flags | fhd->init_encode_flags;
-	return fh_parse_opcode(td, "fh_encode_opcode", o->encode_opcode,
-			       &fhd->encode_opcode) ||
-	       fh_parse_opcode(td, "fh_open_opcode", o->open_opcode,
-			       &fhd->open_opcode);
-}
-
-/* Handles for the opens by handle; a check of the encodes. */
+/*
+ * Handles for the opens by handle (encoded, or loaded from a handle file),
+ * parent directories for names, and the checks that need the file set.
+ */
 static int fh_prepare_files(struct thread_data *td, struct fh_data *fhd)
 {
-	/* no files (nrfiles=0, an empty opendir): no I/O, as with psync */
-	if (!td->files_index)
-		return 0;
+	struct fh_options *o = td->eo;
+
+	fhd->files = calloc(td->files_index, sizeof(*fhd->files));
+	if (!fhd->files) {
+		td_verror(td, ENOMEM, "calloc");
+		return 1;
+	}
+	if (fh_check_no_symlinks(td, fhd))
+		return 1;
+	if (o->resolve == FH_RESOLVE_PARENT && fh_job_uses(td, fh_op_by_name) &&
+	    fh_open_dirs(td, fhd))
+		return 1;
 	if (fh_job_uses(td, fh_op_by_handle) &&
-	    (fh_encode_all(td, fhd) || fh_check_open_by_handle(td, fhd)))
+	    ((o->handle_file ? fh_load_handles(td, fhd, o->handle_file) :
+	      fh_encode_all(td, fhd)) || fh_check_open_by_handle(td, fhd)))
 		return 1;
 	if (fh_job_uses(td, fh_op_is_encode))
 		return fh_check_encode(td, fhd);
 	return 0;
 }
 
+
 static int fh_init(struct thread_data *td)
 {
+	struct fh_options *o;
 	struct fh_data *fhd;
 
 	/* nothing of td may be written yet: fio records the error */
 	if (fh_check_fio_abi(td))
 		return ELIBBAD;
+	o = td->eo;
 	fhd = calloc(1, sizeof(*fhd));
 	if (!fhd) {
 		td_verror(td, ENOMEM, "calloc");
@@ -1132,19 +1692,34 @@ static int fh_init(struct thread_data *td)
 	/* files have no fd, so fio's fadvise on open has nothing to act on */
 	if (!fio_option_is_set(&td->o, fadvise_hint))
 		td->o.fadvise_hint = F_ADV_NONE;
+	/*
+	 * The sync backend is a synchronous engine: fio stamps its issue
+	 * time and says that iodepth means nothing, as for psync.
+	 */
+	if (o->backend == FH_BACKEND_SYNC)
+		td->flags |= (unsigned long long)FIO_SYNCIO <<
+			     TD_ENG_FLAG_SHIFT;
 
 	if (fh_parse_options(td, fhd) || fh_check_options(td, fhd))
 		goto fail;
+	if (o->drop_caches) {
+		fhd->files = calloc(td->files_index + 1, sizeof(*fhd->files));
+		if (!fhd->files || fh_drop_job(td, fhd))
+			goto fail;
+		return 0;
+	}
 	fhd->ious = calloc(td->o.iodepth, sizeof(*fhd->ious));
 	if (!fhd->ious) {
 		td_verror(td, ENOMEM, "calloc");
 		goto fail;
 	}
-	if (fh_prepare_files(td, fhd))
-		goto fail;
 	if (fhd->backend == FH_BACKEND_URING &&
-	    (fh_ring_setup(td, fhd) || fh_check_nofile(td, fhd) ||
+	    (fh_ring_setup(td, fhd) ||
 	     (td->files_index && fh_check_opcodes(td, fhd))))
+		goto fail;
+	if (td->files_index && fh_prepare_files(td, fhd))
+		goto fail;
+	if (fh_check_nofile(td, fhd))
 		goto fail;
 	return 0;
 fail:
@@ -1152,16 +1727,6 @@ fail:
 		td_verror(td, EINVAL, FH_NAME " init");
 	fh_cleanup(td);
 	return 1;
-}
-
-/* Runs after init_io_u: the last step before the timed phase. */
-static int fh_post_init(struct thread_data *td)
-{
-	struct fh_options *o = td->eo;
-
-	if (o->cold_cache)
-		return fh_cold_cache_group(td);
-	return 0;
 }
 
 /* io_u->index shares a union with io_u->engine_data: index the state. */
@@ -1173,9 +1738,9 @@ static inline struct fh_iou *fh_iou_of(struct fh_data *fhd, struct io_u *io_u)
 static int fh_io_u_init(struct thread_data *td, struct io_u *io_u)
 {
 	struct fh_data *fhd = td->io_ops_data;
-	struct fh_iou *iou = fh_iou_of(fhd, io_u);
 
-	iou->io_u = io_u;
+	if (fhd->ious)
+		fh_iou_of(fhd, io_u)->io_u = io_u;
 	return 0;
 }
 
@@ -1187,6 +1752,35 @@ static int fh_file_nop(struct thread_data *td, struct fio_file *f)
 {
 	(void)td;
 	(void)f;
+	return 0;
+}
+
+/*
+ * fio's own size lookup of a block device opens it through
+ * the engine's open_file, which opens nothing here: look it up with an fd
+ * of our own, read-only.
+ */
+static int fh_get_file_size(struct thread_data *td, struct fio_file *f)
+{
+	unsigned long long bytes = 0;
+	int fd, err = 0;
+
+	if (fio_file_size_known(f) || f->filetype != FIO_TYPE_BLOCK)
+		return generic_get_file_size(td, f);
+	fd = open(f->file_name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &bytes))
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (!err && !bytes)
+		err = EINVAL;
+	if (err) {
+		fh_fail(td, err, "blockdev size", "cannot read the size of "
+			"block device %s: %s\n", f->file_name, strerror(err));
+		return 1;
+	}
+	f->real_file_size = bytes;
+	fio_file_set_size_known(f);
 	return 0;
 }
 
@@ -1203,11 +1797,14 @@ static int fh_file_nop(struct thread_data *td, struct fio_file *f)
 static int fh_sync_open(struct fh_data *fhd, struct io_u *io_u, enum fh_op op)
 {
 	struct fio_file *f = io_u->file;
+	const char *name;
+	int dfd;
 
 	if (fh_op_by_handle(op))
 		return syscall(SYS_open_by_handle_at, fh_file_mount_fd(fhd, f),
 			       fh_file_handle(fhd, f), fhd->open_flags);
-	return syscall(SYS_openat, AT_FDCWD, f->file_name, fhd->open_flags);
+	dfd = fh_file_at(fhd, f, &name);
+	return syscall(SYS_openat, dfd, name, fhd->open_flags);
 }
 
 static ssize_t fh_sys_pread(int fd, void *buf, size_t len, off_t offset)
@@ -1223,12 +1820,15 @@ static ssize_t fh_sys_pread(int fd, void *buf, size_t len, off_t offset)
 static int fh_sync_op(struct fh_data *fhd, struct io_u *io_u, enum fh_op op)
 {
 	struct fh_iou *iou = fh_iou_of(fhd, io_u);
+	const char *name;
 	ssize_t got;
-	int ofd, err = 0;
+	int ofd, dfd, err = 0;
 
-	if (op == FH_OP_ENCODE)
-		return fh_encode_sync(io_u->file->file_name, &iou->out,
-				      &iou->mount_id, fhd->encode_flags);
+	if (op == FH_OP_ENCODE) {
+		dfd = fh_file_at(fhd, io_u->file, &name);
+		return fh_encode_sync(dfd, name, &iou->out, &iou->mount_id,
+				      fhd->encode_flags);
+	}
 	ofd = fh_sync_open(fhd, io_u, op);
 	if (ofd < 0)
 		return errno;
@@ -1245,29 +1845,16 @@ static int fh_sync_op(struct fh_data *fhd, struct io_u *io_u, enum fh_op op)
 	return err;
 }
 
-/* Issue time (slat's end; iolog replay paces from td->last_issue). */
-static void fh_stamp_issue(struct thread_data *td, struct io_u *io_u,
-			   const struct timespec *now)
-{
-	io_u->issue_time = *now;
-	if (td->o.read_iolog_file)
-		td->last_issue = *now;
-}
-
 /*
- * Each operation inline.  fio reports no slat for an operation that is
- * done when queue returns (FIO_SYNCIO engines): clat is the operation.
+ * Each operation inline; fio stamps the issue time (FIO_SYNCIO), and
+ * reports no slat for an operation done when queue returns: clat is the
+ * operation.
  */
 static enum fio_q_status fh_queue_sync(struct thread_data *td,
 				       struct io_u *io_u)
 {
 	struct fh_data *fhd = td->io_ops_data;
-	struct timespec now;
 
-	if (fio_fill_issue_time(td)) {
-		fio_gettime(&now, NULL);
-		fh_stamp_issue(td, io_u, &now);
-	}
 	if (ddir_sync(io_u->ddir))
 		io_u->error = 0;	/* nothing is written: nothing to sync */
 	else
@@ -1290,13 +1877,67 @@ static inline uint64_t fh_user_data(struct fh_iou *iou, enum fh_step step)
 	return (uint64_t)(uintptr_t)iou | step;
 }
 
-static struct io_uring_sqe *fh_get_sqe(struct fh_data *fhd)
+/* Issue time (slat's end; iolog replay paces from td->last_issue). */
+static void fh_stamp_issue(struct thread_data *td, struct io_u *io_u,
+			   const struct timespec *now)
+{
+	io_u->issue_time = *now;
+	if (td->o.read_iolog_file)
+		td->last_issue = *now;
+}
+
+/*
+ * The next SQE, which completes the issue of owner (the last SQE of a new
+ * io_u's first batch) or of nothing (NULL).
+ */
+static struct io_uring_sqe *fh_get_sqe(struct fh_data *fhd,
+				       struct io_u *owner)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&fhd->ring);
 
 	/* the ring holds FH_SQES_PER_OP per io_u: it cannot be full */
 	assert(sqe);
+	fhd->sq.owner[fhd->sq.tail++ & fhd->sq.mask] = owner;
 	return sqe;
+}
+
+/*
+ * The kernel took the next n SQEs: the io_us whose first SQEs are all in
+ * now count as issued (slat ends here, as in fio's io_uring engine).
+ */
+static void fh_sq_taken(struct thread_data *td, struct fh_data *fhd,
+			unsigned int n)
+{
+	unsigned int issued = 0;
+	struct timespec now;
+	struct io_u *io_u;
+	bool stamp = fio_fill_issue_time(td);
+
+	if (stamp)
+		fio_gettime(&now, NULL);
+	while (n-- && fhd->sq.head != fhd->sq.tail) {
+		io_u = fhd->sq.owner[fhd->sq.head++ & fhd->sq.mask];
+		if (!io_u)
+			continue;
+		if (stamp) {
+			fh_stamp_issue(td, io_u, &now);
+			io_u_queued(td, io_u);
+		}
+		issued++;
+	}
+	if (issued)
+		io_u_mark_submit(td, issued);
+}
+
+/* Whether an io_u waits in the SQ for its issue. */
+static bool fh_sq_has_new(struct fh_data *fhd)
+{
+	unsigned int i;
+
+	for (i = fhd->sq.head; i != fhd->sq.tail; i++)
+		if (fhd->sq.owner[i & fhd->sq.mask])
+			return true;
+	return false;
 }
 
 /* After an SQE's prep (which clears flags): tag it and count it. */
@@ -1315,18 +1956,27 @@ static void fh_prep_open(struct thread_data *td, struct fh_iou *iou,
 {
 	struct fh_data *fhd = td->io_ops_data;
 	struct fh_options *o = td->eo;
-	struct fio_file *f = iou->io_u->file;
-	struct io_uring_sqe *sqe = fh_get_sqe(fhd);
+	struct io_u *io_u = iou->io_u;
+	struct fio_file *f = io_u->file;
+	/* without fixed files the read and close come once the fd is known */
+	struct io_uring_sqe *sqe = fh_get_sqe(fhd, o->fixedfiles ? NULL : io_u);
+	const char *name;
+	int dfd = fh_file_at(fhd, f, &name);
 
-	if (fh_op_by_handle(op))
+	if (fh_op_by_handle(op) && o->fixedfiles)
+		fh_prep_open_by_handle_direct(sqe, fhd->open_opcode,
+					      fh_file_mount_fd(fhd, f),
+					      fh_file_handle(fhd, f),
+					      fhd->open_flags, io_u->index);
+	else if (fh_op_by_handle(op))
 		fh_prep_open_by_handle(sqe, fhd->open_opcode,
 				       fh_file_mount_fd(fhd, f),
 				       fh_file_handle(fhd, f), fhd->open_flags);
+	else if (o->fixedfiles)
+		io_uring_prep_openat_direct(sqe, dfd, name, fhd->open_flags,
+					    0, io_u->index);
 	else
-		io_uring_prep_openat(sqe, AT_FDCWD, f->file_name,
-				     fhd->open_flags, 0);
-	if (o->fixedfiles)
-		sqe->file_index = iou->io_u->index + 1;
+		io_uring_prep_openat(sqe, dfd, name, fhd->open_flags, 0);
 	/* with a fixed slot the whole operation is one linked chain */
 	fh_sqe_ready(fhd, iou, sqe, FH_STEP_OPEN,
 		     o->fixedfiles ? IOSQE_IO_LINK : 0);
@@ -1335,10 +1985,10 @@ static void fh_prep_open(struct thread_data *td, struct fh_iou *iou,
 /*
  * The read and close that follow an open, in one place for both ways:
  * with fixed files they are queued with the open, as one chain
- * open -link-> read -hardlink-> close on slot io_u->index; with normal
- * fds the fd is known only when the open completes, so they are queued
- * then, as read -hardlink-> close.  The hard link closes after a failed
- * or short read too.
+ * open -link-> read -hardlink-> close on slot io_u->index (the close
+ * completes the issue); with normal fds the fd is known only when the open
+ * completes, so they are queued then, as read -hardlink-> close.  The
+ * hard link closes after a failed or short read too.
  */
 static void fh_prep_read_close(struct thread_data *td, struct fh_iou *iou,
 			       enum fh_op op, int fd_or_slot)
@@ -1349,13 +1999,13 @@ static void fh_prep_read_close(struct thread_data *td, struct fh_iou *iou,
 	struct io_uring_sqe *sqe;
 
 	if (fh_op_reads(op)) {
-		sqe = fh_get_sqe(fhd);
+		sqe = fh_get_sqe(fhd, NULL);
 		io_uring_prep_read(sqe, fd_or_slot, io_u->xfer_buf,
 				   io_u->xfer_buflen, io_u->offset);
 		fh_sqe_ready(fhd, iou, sqe, FH_STEP_READ, IOSQE_IO_HARDLINK |
 			     (o->fixedfiles ? IOSQE_FIXED_FILE : 0));
 	}
-	sqe = fh_get_sqe(fhd);
+	sqe = fh_get_sqe(fhd, o->fixedfiles ? io_u : NULL);
 	if (o->fixedfiles)
 		io_uring_prep_close_direct(sqe, fd_or_slot);
 	else
@@ -1366,11 +2016,12 @@ static void fh_prep_read_close(struct thread_data *td, struct fh_iou *iou,
 static void fh_prep_encode(struct thread_data *td, struct fh_iou *iou)
 {
 	struct fh_data *fhd = td->io_ops_data;
-	struct io_uring_sqe *sqe = fh_get_sqe(fhd);
+	struct io_uring_sqe *sqe = fh_get_sqe(fhd, iou->io_u);
+	const char *name;
+	int dfd = fh_file_at(fhd, iou->io_u->file, &name);
 
 	iou->mount_id.any = 0;
-	fh_prep_name_to_handle(sqe, fhd->encode_opcode, AT_FDCWD,
-			       iou->io_u->file->file_name,
+	fh_prep_name_to_handle(sqe, fhd->encode_opcode, dfd, name,
 			       fh_handle_ready(&iou->out), &iou->mount_id,
 			       (unsigned int)fhd->encode_flags);
 	fh_sqe_ready(fhd, iou, sqe, FH_STEP_ENCODE, 0);
@@ -1392,6 +2043,8 @@ static enum fio_q_status fh_queue_uring(struct thread_data *td,
 			fh_stamp_issue(td, io_u, &now);
 		}
 		io_u->error = 0;
+		io_u_mark_submit(td, 1);
+		io_u_mark_complete(td, 1);
 		return FIO_Q_COMPLETED;
 	}
 	iou->pending = 0;
@@ -1403,7 +2056,6 @@ static enum fio_q_status fh_queue_uring(struct thread_data *td,
 		if (o->fixedfiles)
 			fh_prep_read_close(td, iou, op, io_u->index);
 	}
-	fhd->submit_list[fhd->nr_submit++] = io_u;
 	return FIO_Q_QUEUED;
 }
 
@@ -1415,23 +2067,6 @@ static enum fio_q_status fh_queue(struct thread_data *td, struct io_u *io_u)
 	if (fhd->backend == FH_BACKEND_SYNC)
 		return fh_queue_sync(td, io_u);
 	return fh_queue_uring(td, io_u);
-}
-
-/* Stamp the io_us just submitted: slat ends here (see fio_ioring_queued). */
-static void fh_mark_issued(struct thread_data *td, struct fh_data *fhd)
-{
-	struct timespec now;
-	unsigned int i;
-
-	if (fio_fill_issue_time(td)) {
-		fio_gettime(&now, NULL);
-		for (i = 0; i < fhd->nr_submit; i++) {
-			fh_stamp_issue(td, fhd->submit_list[i], &now);
-			io_u_queued(td, fhd->submit_list[i]);
-		}
-	}
-	io_u_mark_submit(td, fhd->nr_submit);
-	fhd->nr_submit = 0;
 }
 
 /*
@@ -1455,14 +2090,12 @@ static int fh_submit_all(struct thread_data *td, struct fh_data *fhd)
 			td_verror(td, -ret, "io_uring_submit");
 			return ret;
 		}
+		fh_sq_taken(td, fhd, (unsigned int)ret);
 		/* an SQPOLL thread takes the rest in its own time */
 		if ((unsigned int)ret >= ready || !ret ||
 		    (fhd->ring.flags & IORING_SETUP_SQPOLL))
 			break;
 	}
-	/* new io_us can go out here too, from getevents before a commit */
-	if (fhd->nr_submit)
-		fh_mark_issued(td, fhd);
 	return 0;
 }
 
@@ -1485,7 +2118,7 @@ static int fh_submit_and_wait(struct thread_data *td, struct fh_data *fhd)
 	struct io_uring_cqe *cqe;
 	int ret;
 
-	if (fhd->nr_submit) {
+	if (fh_sq_has_new(fhd)) {
 		ret = fh_submit_all(td, fhd);
 		if (ret < 0)
 			return ret;
@@ -1493,8 +2126,10 @@ static int fh_submit_and_wait(struct thread_data *td, struct fh_data *fhd)
 		do {
 			ret = io_uring_submit_and_wait(&fhd->ring, 1);
 		} while (ret == -EINTR);
-		if (ret >= 0)
+		if (ret >= 0) {
+			fh_sq_taken(td, fhd, (unsigned int)ret);
 			return 0;
+		}
 		if (ret != -EAGAIN && ret != -EBUSY) {
 			td_verror(td, -ret, "io_uring_submit");
 			return ret;
@@ -1622,22 +2257,22 @@ static struct fio_option options[] = {
 			{ .ival = "uring", .oval = FH_BACKEND_URING,
 			  .help = "io_uring SQEs, iodepth honoured" },
 			{ .ival = "sync", .oval = FH_BACKEND_SYNC,
-			  .help = "plain syscalls, inline" },
+			  .help = "plain syscalls, inline (iodepth 1)" },
 		},
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
 #define FH_OP_POSVALS							\
 		{ .ival = "encode", .oval = FH_OP_ENCODE,		\
-		  .help = "name_to_handle_at by path" },		\
+		  .help = "name_to_handle_at by name" },		\
 		{ .ival = "open", .oval = FH_OP_OPEN,			\
 		  .help = "open_by_handle_at + close" },		\
 		{ .ival = "open_read", .oval = FH_OP_OPEN_READ,	\
 		  .help = "open_by_handle_at + read bs + close" },	\
 		{ .ival = "openat", .oval = FH_OP_OPENAT,		\
-		  .help = "openat by path + close" },			\
+		  .help = "openat by name + close" },			\
 		{ .ival = "openat_read", .oval = FH_OP_OPENAT_READ,	\
-		  .help = "openat by path + read bs + close" }
+		  .help = "openat by name + read bs + close" }
 	{
 		.name	= "fh_read_op",
 		.lname	= "fhandle read operation",
@@ -1664,11 +2299,40 @@ static struct fio_option options[] = {
 		.name	= "fh_open_flags",
 		.lname	= "fhandle open flags",
 		.type	= FIO_OPT_STR_STORE,
-		.off1	= offsetof(struct fh_options, open_flags),
-		.help	= "O_* flags of opens, comma separated: rdonly wronly "
-			  "rdwr path nonblock cloexec noatime direct sync "
-			  "noctty nofollow",
+		.off1	= offsetof(struct fh_options, open_flags_spec),
+		.cb	= fh_open_flags_cb,
+		.help	= "O_* flags of every open, joined with ','",
 		.def	= "rdonly",
+		.posval = { FH_OPEN_FLAGS(FH_FLAG_POSVAL) },
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "fh_encode_flags",
+		.lname	= "fhandle encode flags",
+		.type	= FIO_OPT_STR_STORE,
+		.off1	= offsetof(struct fh_options, encode_flags_spec),
+		.cb	= fh_encode_flags_cb,
+		.help	= "AT_* flags of encodes, joined with ',' (default: "
+			  "none)",
+		.posval = { FH_ENCODE_FLAGS(FH_FLAG_POSVAL) },
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "fh_resolve",
+		.lname	= "fhandle name resolution",
+		.type	= FIO_OPT_STR,
+		.off1	= offsetof(struct fh_options, resolve),
+		.help	= "How encodes and openat name a file",
+		.def	= "parent",
+		.posval = {
+			{ .ival = "parent", .oval = FH_RESOLVE_PARENT,
+			  .help = "an fd on its parent directory + the last "
+				  "component, as a file server" },
+			{ .ival = "full", .oval = FH_RESOLVE_FULL,
+			  .help = "fio's file name, from AT_FDCWD" },
+		},
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
@@ -1704,6 +2368,18 @@ static struct fio_option options[] = {
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
+	{
+		.name	= "fh_iowq_max_workers",
+		.lname	= "fhandle io-wq worker limits",
+		.type	= FIO_OPT_INT,
+		.off1	= offsetof(struct fh_options, iowq_workers[0]),
+		.off2	= offsetof(struct fh_options, iowq_workers[1]),
+		.help	= "io-wq's bounded,unbounded worker limits "
+			  "(IORING_REGISTER_IOWQ_MAX_WORKERS; 0: as is; uring)",
+		.def	= "0",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
 	/* strings, checked at init: fio's int parser takes -1, 63.5, 1e2 */
 	{
 		.name	= "fh_encode_opcode",
@@ -1728,25 +2404,24 @@ static struct fio_option options[] = {
 		.group	= FIO_OPT_G_INVALID,
 	},
 	{
-		.name	= "fh_encode_flags",
-		.lname	= "fhandle encode flags",
-		.type	= FIO_OPT_STR_STORE,
-		.off1	= offsetof(struct fh_options, encode_flags),
-		.help	= "AT_* flags of encodes, comma separated: fid "
-			  "(AT_HANDLE_FID), mnt_id_unique "
-			  "(AT_HANDLE_MNT_ID_UNIQUE: a 64-bit mount id)",
-		.def	= "",
+		.name	= "fh_drop_caches",
+		.lname	= "fhandle drop-only job",
+		.type	= FIO_OPT_BOOL,
+		.off1	= offsetof(struct fh_options, drop_caches),
+		.help	= "This job only drops the dentry and inode caches "
+			  "(after saving fh_handle_file) and does no I/O; the "
+			  "jobs after it (stonewall) run cold (root only)",
+		.def	= "0",
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
 	{
-		.name	= "fh_cold_cache",
-		.lname	= "fhandle cold cache",
-		.type	= FIO_OPT_BOOL,
-		.off1	= offsetof(struct fh_options, cold_cache),
-		.help	= "Drop dentry and inode caches once for the group, "
-			  "before any job's timed phase (root only)",
-		.def	= "0",
+		.name	= "fh_handle_file",
+		.lname	= "fhandle handle file",
+		.type	= FIO_OPT_STR_STORE,
+		.off1	= offsetof(struct fh_options, handle_file),
+		.help	= "Handles of the file set: saved by a drop-only job, "
+			  "loaded (not encoded) by opens by handle",
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
@@ -1760,7 +2435,6 @@ struct ioengine_ops ioengine = {
 	.version		= FIO_IOOPS_VERSION,
 	.flags			= FIO_ASYNCIO_SETS_ISSUE_TIME | FIO_NO_OFFLOAD,
 	.init			= fh_init,
-	.post_init		= fh_post_init,
 	.queue			= fh_queue,
 	.commit			= fh_commit,
 	.getevents		= fh_getevents,
@@ -1769,7 +2443,7 @@ struct ioengine_ops ioengine = {
 	.open_file		= fh_file_nop,
 	.close_file		= fh_file_nop,
 	.invalidate		= fh_file_nop,
-	.get_file_size		= generic_get_file_size,
+	.get_file_size		= fh_get_file_size,
 	.io_u_init		= fh_io_u_init,
 	.options		= options,
 	.option_struct_size	= sizeof(struct fh_options),

@@ -2,7 +2,8 @@
 /*
  * fhandle-probe: the first thing to run.  Says whether the running kernel
  * has the two proposed io_uring file-handle opcodes and whether they
- * behave, then does one encode and one open through the ring.
+ * behave (checked on a scratch file, in a child process), then does one
+ * encode and one open of FILE through the ring.
  *
  * Usage: fhandle-probe [-e ENCODE_OPCODE] [-o OPEN_OPCODE] [-q] [FILE]
  * Exit: 0 both opcodes work, 2 the kernel lacks one, 1 one misbehaves or
@@ -50,17 +51,25 @@ static void usage(FILE *out)
 
 static int parse_opcode(const char *arg, unsigned int *op)
 {
+	const char *other;
 	char *end;
 	unsigned long v;
 
 	errno = 0;
 	v = strtoul(arg, &end, 0);
-	if (errno || *end || end == arg || v > 255) {
+	if (errno || *end || end == arg || v > 255 ||
+	    !(arg[0] >= '0' && arg[0] <= '9')) {
 		fprintf(stderr, "fhandle-probe: bad opcode '%s' (0..255)\n",
 			arg);
 		return -1;
 	}
-	*op = v;
+	other = fh_liburing_opcode_name((unsigned int)v);
+	if (other) {
+		fprintf(stderr, "fhandle-probe: opcode %lu is %s on every "
+			"kernel (liburing's header)\n", v, other);
+		return -1;
+	}
+	*op = (unsigned int)v;
 	return 0;
 }
 
@@ -119,56 +128,109 @@ static int report_probe(struct io_uring *ring)
 	return missing;
 }
 
-static void print_handle(const struct file_handle *fh, int mount_id)
+static void print_handle(const struct file_handle *fh, uint64_t mount_id)
 {
 	unsigned int i;
 
-	say("    handle type %d, %u bytes, mount id %d: ", fh->handle_type,
-	    fh->handle_bytes, mount_id);
+	say("    handle type %d, %u bytes, mount id %llu: ", fh->handle_type,
+	    fh->handle_bytes, (unsigned long long)mount_id);
 	for (i = 0; i < fh->handle_bytes; i++)
 		say("%02x", fh->f_handle[i]);
 	say("\n");
 }
 
-/* One encode and one open through the ring, checked by the syscalls. */
+/* One opcode's verdict from the isolated check; 0 if it behaves. */
+static int report_verdict(const char *what, unsigned int opcode,
+			  const struct fh_opcode_verdict *v)
+{
+	if (v->verdict < 0) {
+		fprintf(stderr, "fhandle-probe: the reference syscall fails on "
+			"a scratch file in $TMPDIR: %s\n", strerror(-v->verdict));
+		return 1;
+	}
+	if (v->verdict == 0 && v->res == -EPERM) {
+		say("  %s (opcode %u): -EPERM: it needs CAP_DAC_READ_SEARCH "
+		    "(run as root)\n", what, opcode);
+		return 1;
+	}
+	say("  %s (opcode %u) on a scratch file: %s (res=%d)\n", what, opcode,
+	    v->verdict ? "behaves as the syscall" : "MISBEHAVES", v->res);
+	return !v->verdict;
+}
+
+/*
+ * Do the opcodes behave?  Checked on a scratch file in a child process
+ * (fh_check_opcodes_isolated): a wrong number never touches FILE.
+ */
+static int check_behaviour(void)
+{
+	struct fh_opcode_check c = {
+		.encode_op = opts.encode_op,
+		.open_op = opts.open_op,
+		.check_encode = true,
+		.check_open = true,
+	};
+
+	if (fh_check_opcodes_isolated(&c)) {
+		fprintf(stderr, "fhandle-probe: cannot check the opcodes: %s: "
+			"%s\n", c.failed, strerror(c.err));
+		return 1;
+	}
+	return report_verdict("encode", opts.encode_op, &c.encode) |
+	       report_verdict("open by handle", opts.open_op, &c.open);
+}
+
+/* Submit the one prepared SQE and wait: its result. */
+static int run_one(struct io_uring *ring)
+{
+	struct io_uring_cqe *cqe;
+	int ret = io_uring_submit_and_wait(ring, 1);
+
+	if (ret < 0)
+		return ret;
+	ret = io_uring_wait_cqe(ring, &cqe);
+	if (ret < 0)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return ret;
+}
+
+/* With opcodes that behave: one encode and one open of path, shown. */
 static int encode_and_open(struct io_uring *ring, const char *path)
 {
+	union fh_mount_id mount_id = { 0 };
 	struct fh_handle_buf h;
-	int mount_id, mount_fd, res = 0, verdict;
+	struct stat want, got;
+	int mount_fd, fd, ret;
 
-	verdict = fh_opcode_encodes(ring, opts.encode_op, path, 0, &res);
-	if (verdict < 0) {
-		fprintf(stderr, "fhandle-probe: name_to_handle_at(%s): %s\n",
-			path, strerror(-verdict));
+	fh_prep_name_to_handle(io_uring_get_sqe(ring), opts.encode_op,
+			       AT_FDCWD, path, fh_handle_ready(&h), &mount_id,
+			       AT_SYMLINK_FOLLOW);
+	ret = run_one(ring);
+	say("  encode %s through the ring: res=%d\n", path, ret);
+	if (ret < 0)
 		return 1;
-	}
-	say("  encode %s through the ring: res=%d, %s\n", path, res,
-	    verdict ? "the same handle as name_to_handle_at(2)"
-		    : "NOT what name_to_handle_at(2) gives: misbehaves");
-	if (!verdict)
-		return 1;
-
-	h.fh.handle_bytes = MAX_HANDLE_SZ;
-	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0))
-		return 1;
-	print_handle(&h.fh, mount_id);
+	print_handle(&h.fh, mount_id.any);
 	mount_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (mount_fd < 0) {
+	if (mount_fd < 0 || fstat(mount_fd, &want)) {
 		fprintf(stderr, "fhandle-probe: open(%s): %s\n", path,
 			strerror(errno));
+		if (mount_fd >= 0)
+			close(mount_fd);
 		return 1;
 	}
-	verdict = fh_opcode_opens(ring, opts.open_op, mount_fd, &h.fh, path,
-				  &res);
+	fh_prep_open_by_handle(io_uring_get_sqe(ring), opts.open_op, mount_fd,
+			       &h.fh, O_RDONLY | O_CLOEXEC);
+	fd = run_one(ring);
+	ret = fd >= 0 && !fstat(fd, &got) && got.st_ino == want.st_ino &&
+	      got.st_dev == want.st_dev;
+	say("  open it by that handle through the ring: res=%d, %s\n", fd,
+	    ret ? "the same inode" : "NOT the file");
+	if (fd >= 0)
+		close(fd);
 	close(mount_fd);
-	if (res == -EPERM)
-		say("  open by handle through the ring: -EPERM: it needs "
-		    "CAP_DAC_READ_SEARCH (run as root)\n");
-	else
-		say("  open by handle through the ring: res=%d, %s\n", res,
-		    verdict ? "the same inode as the file"
-			    : "NOT the file: misbehaves");
-	return verdict == 1 ? 0 : 1;
+	return !ret;
 }
 
 static int make_temp_file(char *path, size_t len)
@@ -212,6 +274,11 @@ int main(int argc, char **argv)
 		    "the patched kernel in the VM (make vm-run CMD=...)\n");
 		io_uring_queue_exit(&ring);
 		return EXIT_ABSENT;
+	}
+	if (check_behaviour()) {
+		io_uring_queue_exit(&ring);
+		say("verdict: the opcodes do not behave as proposed\n");
+		return 1;
 	}
 	path = opts.file;
 	if (!path) {

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Run a job file with the fhandle engine on a temporary file set, and show
-# fio's report.  The file set is created under $TMPDIR and removed after.
+# fio's report.  The file set is created under $TMPDIR and removed after;
+# fio runs in that directory, with the set four levels below it
+# (srv/export/home/set, a relative --directory), so that a job that names
+# files by their whole name (fh_resolve=full) walks four components from
+# the cwd and never the path to $TMPDIR: in the VM, / is the host's root
+# over 9p, and a walk from there would measure 9p.
 #
 # Usage: jobfiles/run.sh [--backend uring|sync] [--keep] [JOBFILE] [FIO ARG...]
 #   JOBFILE   default: jobfiles/handle-vs-path.fio
 #   --backend default: uring where the kernel has both opcodes (checked by
 #             examples/fhandle-probe), sync otherwise
 #   --keep    keep the file set and print where it is
+#   FIO ARG   passed to fio, which runs in the file set's top directory:
+#             give the paths in them (--output=...) absolute
 # Environment: FHANDLE_SO (default: build/fhandle.so of this tree)
 set -euo pipefail
 
@@ -15,7 +22,7 @@ backend=${FHANDLE_BACKEND:-}
 keep=0
 
 usage() {
-	sed -n 's/^# \{0,1\}//; 5,11p' "$0" >&2
+	sed -n '/^# Usage:/,/^# Environment/{s/^# \{0,1\}//;p}' "$0" >&2
 	exit 2
 }
 
@@ -66,5 +73,9 @@ if [ "$keep" = 1 ]; then
 else
 	trap 'rm -rf "$dir"' EXIT
 fi
-echo "run.sh: $(basename "$job"), $backend backend, file set in $dir" >&2
-fio --directory="$dir" "$@" "$job"
+set=srv/export/home/set
+mkdir -p "$dir/$set"
+echo "run.sh: $(basename "$job"), $backend backend, file set in $dir/$set" >&2
+job=$(cd "$(dirname "$job")" && pwd)/$(basename "$job")
+cd "$dir"
+fio --directory="$set" "$@" "$job"

@@ -71,6 +71,7 @@ expect_fio_error() {
 
 # run_tests NAME...: run t_NAME for each, print PASS/FAIL/SKIP lines and
 # a closing "N passed, N failed, N skipped" line; status 1 on any failure.
+# FH_KEEP=1 keeps the tests' work directory (under $TMPDIR) to look at.
 run_tests() {
 	local name rc passed=0 failed=0 skipped=0 out start took
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/fhandle-test.XXXXXX")
@@ -88,7 +89,7 @@ run_tests() {
 		   tail -n 30 "$out" ;;
 		esac
 	done
-	rm -rf "$WORK"
+	[ -n "${FH_KEEP:-}" ] || rm -rf "$WORK"
 	echo "$passed passed, $failed failed, $skipped skipped"
 	[ "$failed" = 0 ]
 }

@@ -117,23 +117,34 @@ t_same_count_as_local() {
 	expect_eq "total_ios through the server" "$n_remote" 777
 }
 
-# An engine error on the server reaches the client: its message and a
-# non-zero exit status.
+# An engine error on the server reaches the client: an error of the
+# engine's init, its message and a non-zero exit status; a value the
+# engine refuses when fio parses the job, its message (the client exits 0
+# for that, as it does for fio's own rw=bogus: fio drops the job).
 t_engine_error_reaches_client() {
 	local d
 	d=$(tdir)
 	start_server "$d" || return 1
-	mkjob "$d/job.fio" "$d" fh_open_flags=bogus nrfiles=5 filesize=4k \
-		bs=4k rw=randread number_ios=10
+	mkjob "$d/job.fio" "$d" fh_open_flags=path fh_read_op=open_read \
+		nrfiles=5 filesize=4k bs=4k rw=randread number_ios=10
 	if client "$d/out.json" "$d/job.fio"; then
-		fail "fio --client exited 0 for a bad fh_open_flags"
+		fail "fio --client exited 0 for an O_PATH read"
 		return 1
 	fi
-	stop_server
-	grep -q "unknown fh_open_flags value 'bogus'" "$d/out.json.log" \
-		"$d/out.json.raw" "$d/server.log" 2>/dev/null ||
-		{ fail "the engine's message did not reach the client:";
+	grep -q "an O_PATH fd cannot be read" "$d/out.json.log" \
+		"$d/out.json.raw" 2>/dev/null ||
+		{ fail "the engine's init error did not reach the client:";
 		  cat "$d/out.json.log"; return 1; }
+	mkjob "$d/bad.fio" "$d" fh_open_flags=bogus nrfiles=5 filesize=4k \
+		bs=4k rw=randread number_ios=10
+	client "$d/bad.json" "$d/bad.fio"
+	stop_server
+	grep -q "unknown fh_open_flags value 'bogus'" "$d/bad.json.log" \
+		"$d/bad.json.raw" 2>/dev/null &&
+		grep -q "job global dropped" "$d/bad.json.log" "$d/bad.json.raw" \
+		2>/dev/null ||
+		{ fail "the parse error did not reach the client:";
+		  cat "$d/bad.json.log"; return 1; }
 }
 
 # The server goes away when killed: no fio left listening on the port.

@@ -61,8 +61,7 @@ bash test/need-pkgs.sh gnuplot-nox jq bc time fio e2fsprogs dmsetup \
 	linux-perf xfsprogs || exit 1
 [ -f build/fhandle.so ] || { say "build/fhandle.so missing: run make"; exit 2; }
 mkdir -p build/bench
-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o build/bench/rawloop \
-	test/bench/rawloop.c -luring || exit 1
+make -s build/bench/rawloop || exit 1
 
 results=$top/build/bench/results
 # A part replaces its own results only: `make compare PART=host` on a

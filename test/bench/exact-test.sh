@@ -54,8 +54,7 @@ if [ -z "$kernel" ] || [ ! -f "$kernel" ]; then
 	finish
 fi
 make -s engine >/dev/null && mkdir -p build/bench &&
-	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o build/bench/rawloop \
-	test/bench/rawloop.c -luring ||
+	make -s build/bench/rawloop ||
 	{ echo "FAIL: cannot build the engine and rawloop"; fail=$((fail + 1)); finish; }
 cell='for r in 1 2; do bash test/bench/exact.sh --out "$FHANDLE_OUT/r$r" --sections warm --ops 20000 --cell encode/sync/1 || exit 1; done'
 for boot in 1 2; do

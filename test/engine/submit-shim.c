@@ -10,11 +10,15 @@
  *   slowwait every call that waits for a completion first sleeps 200 ms
  *   again    -EAGAIN from every submit-and-wait, with nothing submitted
  *   waitfail every wait for a completion that must block fails with -EIO
+ *   zero     every other call that has SQEs to submit takes none and
+ *            returns 0; the next one sleeps 200 ms before it submits, so
+ *            that an io_u stamped as issued by the first shows 200 ms of
+ *            clat that is not the kernel's
  *
  * FH_SHIM is a comma separated list of these.
  *
- * At exit it prints "shim: N calls, N partial, N busy" to stderr, so a
- * test can tell that the shim did act.
+ * At exit it prints "shim: N calls, N partial, N busy, N zero" to
+ * stderr, so a test can tell that the shim did act.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -27,8 +31,8 @@
 
 #define SHIM_WAIT_USEC	200000
 
-static unsigned long calls, partials, busies;
-static int busy_toggle;
+static unsigned long calls, partials, busies, zeros;
+static int busy_toggle, zero_toggle;
 
 /*
  * The engine's liburing: fio dlopens the engine, so liburing is not in
@@ -92,6 +96,20 @@ static int shim_busy(struct io_uring *ring)
 	return busy_toggle;
 }
 
+/* zero: whether this call takes nothing; the one after it sleeps first */
+static int shim_zero(struct io_uring *ring)
+{
+	if (!shim_on("zero") || !io_uring_sq_ready(ring))
+		return 0;
+	zero_toggle = !zero_toggle;
+	if (zero_toggle) {
+		zeros++;
+		return 1;
+	}
+	usleep(SHIM_WAIT_USEC);
+	return 0;
+}
+
 static void shim_before_wait(void)
 {
 	if (shim_on("slowwait"))
@@ -112,6 +130,8 @@ int io_uring_submit_and_wait(struct io_uring *ring, unsigned int wait_nr)
 		return -EBUSY;
 	if (wait_nr && shim_on("again"))
 		return -EAGAIN;
+	if (shim_zero(ring))
+		return 0;
 	hidden = shim_hide(ring);
 	if (wait_nr && !hidden)
 		shim_before_wait();
@@ -132,6 +152,8 @@ int io_uring_submit(struct io_uring *ring)
 	calls++;
 	if (shim_busy(ring))
 		return -EBUSY;
+	if (shim_zero(ring))
+		return 0;
 	hidden = shim_hide(ring);
 	ret = real(ring);
 	ring->sq.sqe_tail += hidden;
@@ -161,6 +183,6 @@ int __io_uring_get_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr,
 __attribute__((destructor)) static void shim_report(void)
 {
 	if (*shim_mode())
-		fprintf(stderr, "shim: %lu calls, %lu partial, %lu busy\n",
-			calls, partials, busies);
+		fprintf(stderr, "shim: %lu calls, %lu partial, %lu busy, "
+			"%lu zero\n", calls, partials, busies, zeros);
 }
