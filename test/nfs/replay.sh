@@ -11,9 +11,10 @@
 #   /tmp, removed after; in the VM, a scratch filesystem).  --out: where
 #   fio's JSON goes (default: a temporary directory, removed after).
 #   --backend: the engine's fh_backend (default $FHANDLE_BACKEND or sync).
-#   --cold: the caches are dropped (root only) after the jobs' inits,
-#   before their first operation (the engine's fh_cold_cache, then
-#   exec_prerun: echo 3 > /proc/sys/vm/drop_caches).
+#   --cold: every cache dropped (root only) before the jobs start, which
+#   load the handles a drop-only job saved (fh_drop_caches, fh_handle_file)
+#   instead of encoding them; fio's JSON keeps the drop jobs (cold-*), the
+#   checks and figures leave them out.
 #   --tsv: append one line per job file to FILE: TAG, job file, backend,
 #   jobs, fio's longest job_runtime (ms), opens, encodes, their mean
 #   completion latency (ns), the summed busy time of all jobs (us).
@@ -75,6 +76,57 @@ out=$(cd "$out" && pwd)
 python3 "$top/test/nfs/convert.py" fileset "$dir" --from "$jobdir/fileset" \
 	>/dev/null || die "cannot make the file set in $dir"
 
+# cold_job JOBFILE PREFIX: JOBFILE run cold.  A drop-only job
+# (fh_drop_caches) encodes the files of every iolog of JOBFILE, saves their
+# handles to PREFIX.handles and drops the dentries and inodes; a null job
+# then drops the page cache too (exec_prerun: the drop-only job runs none),
+# or ext4's inode-table blocks stay cached in the block device and a cold
+# open reads nothing from the disk; then, behind a stonewall, JOBFILE's
+# jobs, all at once, load the handles instead of encoding them at init.
+# The extra jobs are named cold-*: the checks leave them out.
+cold_job() {
+	local job=$1 prefix=$2 logs
+	logs=$(sed -n 's|^read_iolog=\${FHANDLE_NFS_JOBS}/||p' "$job" | sed "s|^|$jobdir/|")
+	[ -n "$logs" ] || return 1
+	# shellcheck disable=SC2086
+	{ echo "fio version 3 iolog"
+	  awk '$3 == "add" && !seen[$2]++ { print "0 " $2 " add" }' $logs
+	  awk '$3 == "add" { print "0 " $2 " read 0 4096"; exit }' $logs
+	} >"$prefix.files.iolog" || return 1
+	awk -v prefix="$prefix" '
+	/^\[global\]$/ { section = "global"; print; next }
+	/^\[/ {
+		if (section == "global") {
+			print ""
+			print "[cold-drop]"
+			print engine
+			print backend
+			print "fh_handle_file=" prefix ".handles"
+			print "fh_drop_caches=1"
+			print "read_iolog=" prefix ".files.iolog"
+			print ""
+			print "[cold-pagecache]"
+			print "stonewall"
+			print "ioengine=null"
+			print "size=4k"
+			print "filename=cold-pagecache"
+			print "exec_prerun=sh -c \"sync; echo 3 > /proc/sys/vm/drop_caches\""
+			print ""
+			first = 1
+		}
+		section = $0
+		print
+		if (first) { print "stonewall"; first = 0 }
+		print engine
+		print backend
+		print "fh_handle_file=" prefix ".handles"
+		next
+	}
+	section == "global" && /^ioengine=/ { engine = $0; next }
+	section == "global" && /^fh_backend=/ { backend = $0; next }
+	{ print }' "$job"
+}
+
 status=0
 for j in "${jobs[@]}"; do
 	name=$(basename "$j" .fio)
@@ -82,16 +134,9 @@ for j in "${jobs[@]}"; do
 	json=$out/$name.$backend.json
 	job=$jobdir/$name.fio
 	if [ "$cold" = 1 ]; then
-		# every job of the file is one group: they meet after their
-		# inits (which encode the handles) and the first drops the
-		# dentries and inodes; then each drops the page cache too
-		# (exec_prerun runs after the engine's post_init), as
-		# test/bench/exact.sh does: without it ext4's inode-table
-		# blocks stay cached in the block device and a cold open
-		# reads nothing from the disk
 		job=$out/$name.cold.fio
-		sed 's|^\[global\]$|[global]\nfh_cold_cache=1\nexec_prerun=sh -c "echo 3 > /proc/sys/vm/drop_caches"|' \
-			"$jobdir/$name.fio" >"$job"
+		cold_job "$jobdir/$name.fio" "$out/$name" >"$job" ||
+			{ say "$name: cannot write its cold job"; status=1; continue; }
 	fi
 	# fio's names are relative to the file set's root (fio 3.33 crashes
 	# on read_iolog with directory=)
@@ -108,6 +153,9 @@ for j in "${jobs[@]}"; do
 	sed -n '/^{/,$p' "$json.raw" >"$json" && rm -f "$json.raw"
 	want=$(awk -F'\t' -v f="$name.fio" '$1 == f { r += $3; w += $4 } END { print r + 0, w + 0 }' \
 		"$jobdir/jobs.tsv")
+	# the replayed jobs: not the cold run's drop jobs
+	jq '.jobs |= map(select(.jobname | startswith("cold-") | not))' "$json" >"$json.t" &&
+		mv "$json.t" "$json"
 	got=$(jq -r '[([.jobs[].read.total_ios] | add), ([.jobs[].write.total_ios] | add)] | map(tostring) | join(" ")' "$json")
 	errs=$(jq '[.jobs[].error] | map(select(. != 0)) | length' "$json")
 	# the numbers of the line and of --tsv, from fio's JSON
