@@ -110,7 +110,8 @@ cold_job() {
 			print "ioengine=null"
 			print "size=4k"
 			print "filename=cold-pagecache"
-			print "exec_prerun=sh -c \"sync; echo 3 > /proc/sys/vm/drop_caches\""
+			# no ";": fio takes it for a comment
+			print "exec_prerun=sh -c \"sync && echo 3 > /proc/sys/vm/drop_caches\""
 			print ""
 			first = 1
 		}
@@ -148,7 +149,16 @@ for j in "${jobs[@]}"; do
 		status=1
 		continue
 	fi
-	# exec_prerun (--cold) leaves JOBNAME.prerun.txt in the working directory
+	# exec_prerun (--cold) leaves JOBNAME.prerun.txt in the working
+	# directory, with what the drop said: nothing, if it dropped (fio
+	# itself ignores the command's status)
+	if [ "$cold" = 1 ] && { [ ! -f "$dir/cold-pagecache.prerun.txt" ] ||
+			[ -s "$dir/cold-pagecache.prerun.txt" ]; }; then
+		say "$name: the page cache's drop failed: $(cat "$dir/cold-pagecache.prerun.txt" 2>&1)"
+		rm -f "$dir"/*.prerun.txt
+		status=1
+		continue
+	fi
 	rm -f "$dir"/*.prerun.txt
 	sed -n '/^{/,$p' "$json.raw" >"$json" && rm -f "$json.raw"
 	want=$(awk -F'\t' -v f="$name.fio" '$1 == f { r += $3; w += $4 } END { print r + 0, w + 0 }' \

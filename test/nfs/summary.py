@@ -17,6 +17,7 @@ import statistics
 import sys
 
 HEADING = "## nfs-ganesha's own handle calls, replayed"
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PHASES = ("readdirplus", "lookup", "getattr", "read")
 STATES = (("cold", "cold: ganesha restarted, the kernel's caches dropped"),
           ("first", "first pass: ganesha restarted, the kernel's caches warm"),
@@ -238,8 +239,7 @@ def section(res):
                 "the last column counts the delayed disk's reads during each "
                 "replay.", ""]
         out += lines
-        depth = job_depths(os.path.join(os.path.dirname(os.path.dirname(
-            os.path.dirname(os.path.abspath(res)))), "jobfiles", "ganesha"))
+        depth = job_depths(os.path.join(TOP, "jobfiles", "ganesha"))
 
         def span(cold, batched):
             v = [r for (t, j), r in ratios.items() if t.startswith("cold-") == cold
