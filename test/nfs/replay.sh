@@ -11,10 +11,10 @@
 #   /tmp, removed after; in the VM, a scratch filesystem).  --out: where
 #   fio's JSON goes (default: a temporary directory, removed after).
 #   --backend: the engine's fh_backend (default $FHANDLE_BACKEND or sync).
-#   --cold: every cache dropped (root only) before the jobs start, which
-#   load the handles a drop-only job saved (fh_drop_caches, fh_handle_file)
-#   instead of encoding them; fio's JSON keeps the drop jobs (cold-*), the
-#   checks and figures leave them out.
+#   --cold: the jobs load the handles a drop-only job saved (fh_drop_caches,
+#   fh_handle_file) instead of encoding them, and each drops every cache
+#   (root only) before its first operation; fio's JSON keeps the drop job
+#   (cold-drop), the checks and figures leave it out.
 #   --tsv: append one line per job file to FILE: TAG, job file, backend,
 #   jobs, fio's longest job_runtime (ms), opens, encodes, their mean
 #   completion latency (ns), the summed busy time of all jobs (us).
@@ -77,13 +77,15 @@ python3 "$top/test/nfs/convert.py" fileset "$dir" --from "$jobdir/fileset" \
 	>/dev/null || die "cannot make the file set in $dir"
 
 # cold_job JOBFILE PREFIX: JOBFILE run cold.  A drop-only job
-# (fh_drop_caches) encodes the files of every iolog of JOBFILE, saves their
-# handles to PREFIX.handles and drops the dentries and inodes; a null job
-# then drops the page cache too (exec_prerun: the drop-only job runs none),
-# or ext4's inode-table blocks stay cached in the block device and a cold
-# open reads nothing from the disk; then, behind a stonewall, JOBFILE's
-# jobs, all at once, load the handles instead of encoding them at init.
-# The extra jobs are named cold-*: the checks leave them out.
+# (fh_drop_caches) encodes the files of every iolog of JOBFILE and saves
+# their handles to PREFIX.handles; behind a stonewall JOBFILE's jobs, all
+# at once, load the handles instead of encoding them at init, and each
+# drops every cache (exec_prerun: sync, echo 3) before its first
+# operation.  That drop is per job because fio stats each file an iolog
+# adds in the job's own thread, after any earlier job's drop; and it drops
+# the page cache too, or ext4's inode-table blocks stay cached in the
+# block device and a cold open reads nothing from the disk.  The drop job
+# is named cold-drop: the checks leave it out.
 cold_job() {
 	local job=$1 prefix=$2 logs
 	logs=$(sed -n 's|^read_iolog=\${FHANDLE_NFS_JOBS}/||p' "$job" | sed "s|^|$jobdir/|")
@@ -105,14 +107,6 @@ cold_job() {
 			print "fh_drop_caches=1"
 			print "read_iolog=" prefix ".files.iolog"
 			print ""
-			print "[cold-pagecache]"
-			print "stonewall"
-			print "ioengine=null"
-			print "size=4k"
-			print "filename=cold-pagecache"
-			# no ";": fio takes it for a comment
-			print "exec_prerun=sh -c \"sync && echo 3 > /proc/sys/vm/drop_caches\""
-			print ""
 			first = 1
 		}
 		section = $0
@@ -121,6 +115,8 @@ cold_job() {
 		print engine
 		print backend
 		print "fh_handle_file=" prefix ".handles"
+		# no ";": fio takes the rest of the line for a comment
+		print "exec_prerun=sh -c \"sync && echo 3 > /proc/sys/vm/drop_caches\""
 		next
 	}
 	section == "global" && /^ioengine=/ { engine = $0; next }
@@ -152,12 +148,15 @@ for j in "${jobs[@]}"; do
 	# exec_prerun (--cold) leaves JOBNAME.prerun.txt in the working
 	# directory, with what the drop said: nothing, if it dropped (fio
 	# itself ignores the command's status)
-	if [ "$cold" = 1 ] && { [ ! -f "$dir/cold-pagecache.prerun.txt" ] ||
-			[ -s "$dir/cold-pagecache.prerun.txt" ]; }; then
-		say "$name: the page cache's drop failed: $(cat "$dir/cold-pagecache.prerun.txt" 2>&1)"
-		rm -f "$dir"/*.prerun.txt
-		status=1
-		continue
+	if [ "$cold" = 1 ]; then
+		said=$(cat "$dir"/*.prerun.txt 2>&1)
+		if [ -n "$said" ] || [ "$(ls "$dir"/*.prerun.txt 2>/dev/null | wc -l)" != \
+			"$(grep -c '^exec_prerun=' "$job")" ]; then
+			say "$name: a job's drop of the caches failed: $said"
+			rm -f "$dir"/*.prerun.txt
+			status=1
+			continue
+		fi
 	fi
 	rm -f "$dir"/*.prerun.txt
 	sed -n '/^{/,$p' "$json.raw" >"$json" && rm -f "$json.raw"

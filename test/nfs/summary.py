@@ -233,11 +233,11 @@ def section(res):
                 "phase's handle calls. Warm: the file set just written on tmpfs, "
                 "ext4 and xfs. Cold: ext4 on dm-delay (each disk I/O delayed "
                 "1 ms, a 4 ms timer tick on this kernel), every cache dropped "
-                "before the jobs start (`replay.sh --cold`: a drop-only job saves "
-                "the handles and drops the dentries and inodes, a null job's "
-                "`exec_prerun` the page cache, and the jobs load the handles); "
-                "the last column counts the delayed disk's reads during each "
-                "replay.", ""]
+                "before the jobs' first operation (`replay.sh --cold`: a drop-only "
+                "job saves the handles, the jobs load them, and each drops every "
+                "cache after fio has read its iolog, which stats each file); the "
+                "last column counts the delayed disk's reads during each replay, "
+                "fio's setup included.", ""]
         out += lines
         depth = job_depths(os.path.join(TOP, "jobfiles", "ganesha"))
 
