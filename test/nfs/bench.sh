@@ -80,7 +80,7 @@ if [ "$only" != host ]; then
 	rm -rf "$res/vm" && mkdir -p "$res/vm"
 	FHANDLE_VM_DISK_MB=${FHANDLE_VM_DISK_MB:-2048} \
 	bash test/vm/run.sh --icount --timeout 5400 --out "$work/vm" \
-		-c "bash test/nfs/vm-bench.sh \"\$FHANDLE_OUT\"" >"$res/vm/vm-bench.log" 2>&1 ||
+		-c "bash test/nfs/vm-bench.sh \"\$FHANDLE_OUT\" \"$jobs\"" >"$res/vm/vm-bench.log" 2>&1 ||
 		{ say "the VM part failed:"; tail -20 "$res/vm/vm-bench.log"; status=1; }
 	cp "$work/vm/replay.tsv" "$work/vm/disk-reads.tsv" "$res/vm/" 2>/dev/null
 	for d in "$work"/vm/json/*/; do

@@ -6,11 +6,11 @@
 # OUT/json/TAG; OUT/disk-reads.tsv: the delayed disk's reads per cold
 # replay (tag, job file, backend, reads).
 #
-# usage: test/nfs/vm-bench.sh OUT
+# usage: test/nfs/vm-bench.sh OUT [JOBDIR]   (default jobfiles/ganesha)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-out=${1:?usage: vm-bench.sh OUT}
-jobs=$top/jobfiles/ganesha
+out=${1:?usage: vm-bench.sh OUT [JOBDIR]}
+jobs=${2:-$top/jobfiles/ganesha}
 delay_ms=1
 mkdir -p "$out/json"
 status=0
