@@ -249,18 +249,17 @@ def section(res):
         batched = sorted(j for j in depth if depth[j] > 1)
         single = sorted(j for j in depth if depth[j] == 1)
         out += ["",
-                "What the ring changes for these calls: where ganesha's calls "
-                "come in batches (%s: a READDIRPLUS's encodes, a LOOKUP's open "
-                "and encode; `iodepth` above 1) and miss the cache, the ring took "
-                "%s times the sync backend's time on the modelled disk, with the "
-                "same disk reads: the batch's misses wait on the disk together. "
-                "Calls that come one per request (%s: GETATTR's and READ's opens, "
-                "`iodepth` 1) gain nothing on the disk (%s times). Warm, where "
+                "What the ring changes for these calls, on the modelled disk: "
+                "%s times the sync backend's time where ganesha's calls come in "
+                "batches (%s: a READDIRPLUS's encodes, a LOOKUP's open and encode; "
+                "`iodepth` above 1), %s times where they come one per request "
+                "(%s: GETATTR's and READ's opens, `iodepth` 1). Warm, where "
                 "nothing waits on the disk, the ring took %s times the sync "
                 "backend's time for the batched jobs and %s for the single ones: "
-                "there the ring's own cost per call shows."
-                % (", ".join(batched), span(True, True), ", ".join(single),
-                   span(True, False), span(False, True), span(False, False)), ""]
+                "there the ring's own cost per call shows. The disk reads "
+                "column says whether both did the same reads."
+                % (span(True, True), ", ".join(batched), span(True, False),
+                   ", ".join(single), span(False, True), span(False, False)), ""]
     else:
         out += ["No VM results yet (`test/nfs/bench.sh --part vm`).", ""]
     out += ["On the host (its kernel lacks the opcodes: sync backend only), "
