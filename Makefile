@@ -23,18 +23,21 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 KTESTS := $(patsubst test/kernel/%.c,$(BUILD)/test/kernel/%,\
 	$(wildcard test/kernel/*.c))
 RAWLOOP := $(BUILD)/bench/rawloop
+# The NFS client workload (test/nfs): libnfs's RPC layer.
+NFSLOAD := $(BUILD)/nfs/nfsload
 
 # What building needs; the test suite installs what testing needs.
 BUILD_PKGS := build-essential liburing-dev fio dpkg-dev
 
-.PHONY: FORCE all engine examples ktests fio-src test host-test install uninstall \
+.PHONY: FORCE all engine examples ktests nfsload fio-src test host-test install uninstall \
 	clean kernel kernel-debug vm-run vm-test compare run
 
-all: engine examples ktests $(RAWLOOP)
+all: engine examples ktests $(RAWLOOP) nfsload
 
 engine: $(ENGINE)
 examples: $(EXAMPLES)
 ktests: $(KTESTS)
+nfsload: $(NFSLOAD)
 
 fio-src: $(FIO_SRC)/config-host.h
 
@@ -70,6 +73,14 @@ $(BUILD)/test/kernel/%: test/kernel/%.c test/kernel/ktest.h \
 $(RAWLOOP): test/bench/rawloop.c engines/fhandle_uring.h | $(BUILD)/.deps
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iengines -o $@ $< -luring
+
+$(BUILD)/.deps-nfs: test/need-pkgs.sh
+	bash test/need-pkgs.sh libnfs-dev
+	@mkdir -p $(@D) && touch $@
+
+$(NFSLOAD): test/nfs/nfsload.c | $(BUILD)/.deps $(BUILD)/.deps-nfs
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< -lnfs
 
 # The main job: a comparison on a temporary file set (jobfiles/run.sh).
 run: engine examples
@@ -109,7 +120,7 @@ vm-run: all
 vm-test: all
 	bash test/vm/suite.sh
 
-# make compare [PART=host|vm]: the benchmarks (BENCHMARKS.md)
+# make compare [PART=host|vm|nfs]: the benchmarks (BENCHMARKS.md)
 compare: all
 	bash test/bench/compare.sh $(if $(PART),--part $(PART))
 

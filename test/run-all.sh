@@ -48,7 +48,8 @@ stage() {
 }
 
 build() {
-	bash test/need-pkgs.sh jq valgrind util-linux gcc &&
+	bash test/need-pkgs.sh jq valgrind util-linux gcc nfs-ganesha \
+		nfs-ganesha-vfs rpcbind libnfs-utils strace iproute2 &&
 	make -s all && echo "1 passed, 0 failed"
 }
 
@@ -67,6 +68,9 @@ stage "job files (sync backend)" bash test/jobs.sh
 stage "fio client/server on loopback" bash test/bench/client-server-test.sh
 stage "BENCHMARKS.md against its committed results (test/bench/report-test.sh)" \
 	bash test/bench/report-test.sh
+# ganesha serving 300 files to a libnfs client, captured, converted and
+# replayed (sync backend): about a minute and a half
+stage "NFS capture and replay (test/nfs/run.sh)" bash test/nfs/run.sh
 stage "kernel tests on this kernel (they skip without the opcodes)" \
 	bash test/kernel/run.sh
 if [ "$host_only" = 0 ]; then
