@@ -33,6 +33,7 @@
 #include <sys/utsname.h>
 
 #include "fio.h"
+#include "iolog.h"
 #include "optgroup.h"
 #include "verify.h"
 #include "fhandle-fio-version.h"
@@ -58,6 +59,13 @@ enum fh_op {
 	FH_OP_OPEN_READ,	/* open_by_handle_at + read bs + close */
 	FH_OP_OPENAT,		/* openat by path + close */
 	FH_OP_OPENAT_READ,	/* openat by path + read bs + close */
+};
+
+/* What a drop-only job drops: the value written to drop_caches. */
+enum fh_drop {
+	FH_DROP_NONE = 0,
+	FH_DROP_INODES = 2,	/* dentries and inodes */
+	FH_DROP_ALL = 3,	/* and the page cache: a cold disk */
 };
 
 /* How encodes and openat name a file. */
@@ -821,7 +829,7 @@ static struct fh_saved *fh_read_handle_file(struct thread_data *td,
 	if (!in) {
 		err = errno;
 		fh_fail(td, err, "fh_handle_file", "fh_handle_file: cannot "
-			"read %s: %s (a job with fh_drop_caches=1 writes it)\n",
+			"read %s: %s (a drop-only job, fh_drop_caches, writes it)\n",
 			path, strerror(err));
 		return NULL;
 	}
@@ -1122,12 +1130,12 @@ static int fh_check_drop_job(struct thread_data *td)
 	int i, set = fh_run_set(td);
 
 	if (td->o.numjobs > 1 || td->subjob_number) {
-		fh_fail(td, EINVAL, "fh_drop_caches", "fh_drop_caches=1: one "
-			"drop per cold group: numjobs must be 1\n");
+		fh_fail(td, EINVAL, "fh_drop_caches", "fh_drop_caches: one drop "
+			"per cold group: numjobs must be 1\n");
 		return 1;
 	}
 	if (td->o.unlink) {
-		fh_fail(td, EINVAL, "fh_drop_caches", "fh_drop_caches=1 with "
+		fh_fail(td, EINVAL, "fh_drop_caches", "fh_drop_caches with "
 			"unlink=1 would remove the file set that the jobs after "
 			"it measure\n");
 		return 1;
@@ -1136,7 +1144,7 @@ static int fh_check_drop_job(struct thread_data *td)
 		if (peer == td || fh_run_set(peer) != set ||
 		    fh_waits_for(peer, td))
 			continue;
-		fh_fail(td, EINVAL, "fh_drop_caches", "fh_drop_caches=1: job "
+		fh_fail(td, EINVAL, "fh_drop_caches", "fh_drop_caches: job "
 			"%s would run while job %s drops the caches: put "
 			"stonewall on the first job after the drop (or "
 			"wait_for=%s on it)\n", peer->o.name, td->o.name,
@@ -1176,7 +1184,7 @@ static int fh_drop_job(struct thread_data *td, struct fh_data *fhd)
 	sync();
 	if (td->terminate)
 		goto out_interrupted;
-	if (write(dfd, "2", 1) != 1) {
+	if (write(dfd, o->drop_caches == FH_DROP_ALL ? "3" : "2", 1) != 1) {
 		int err = errno;
 
 		fh_fail(td, err, "drop_caches", "fh_drop_caches: writing "
@@ -1453,6 +1461,36 @@ static int fh_check_fio_rate_bug(struct thread_data *td)
 	return 1;
 }
 
+/*
+ * A replayed iolog whose lines name a file fio did not find: with
+ * directory=, fio 3.33 puts the directory before the names of the log's
+ * "add" lines only (full names too), so its other lines find no file
+ * (fileno -1), and fio crashes on them, with any engine.  The log is read
+ * before the engine's init (init_iolog).
+ */
+static int fh_check_iolog(struct thread_data *td)
+{
+	struct io_piece *ipo;
+	struct flist_head *n;
+
+	if (!td->o.read_iolog_file || td->o.read_iolog_chunked)
+		return 0;
+	flist_for_each(n, &td->io_log_list) {
+		ipo = flist_entry(n, struct io_piece, list);
+		if (ipo->fileno >= 0 &&
+		    (unsigned int)ipo->fileno < td->files_index)
+			continue;
+		fh_fail(td, EINVAL, "read_iolog", "read_iolog=%s: a line names "
+			"a file that fio did not add (with directory=, fio "
+			"puts the directory before the names of the log's add "
+			"lines only, and crashes on the others): leave out "
+			"directory=, the log's names are taken as written\n",
+			td->o.read_iolog_file);
+		return 1;
+	}
+	return 0;
+}
+
 /* verify can mean something only if reads read data that was written. */
 static int fh_check_verify(struct thread_data *td)
 {
@@ -1551,7 +1589,7 @@ static int fh_check_engine_files(struct thread_data *td, struct fh_data *fhd)
 	if (o->handle_file && !o->drop_caches &&
 	    !fh_job_uses(td, fh_op_by_handle)) {
 		fh_fail(td, EINVAL, "fh_handle_file", "fh_handle_file: a "
-			"drop-only job (fh_drop_caches=1) writes it and a job "
+			"drop-only job (fh_drop_caches) writes it and a job "
 			"that opens by handle reads it; this job does "
 			"neither\n");
 		return 1;
@@ -1568,7 +1606,8 @@ static int fh_check_options(struct thread_data *td, struct fh_data *fhd)
 	}
 	return fh_check_backend(td, fhd) || fh_check_engine_files(td, fhd) ||
 	       fh_check_open_flags(td, fhd) || fh_check_verify(td) ||
-	       fh_check_fio_options(td) || fh_check_fio_rate_bug(td);
+	       fh_check_fio_options(td) || fh_check_fio_rate_bug(td) ||
+	       fh_check_iolog(td);
 }
 
 /*
@@ -2414,12 +2453,21 @@ static struct fio_option options[] = {
 	{
 		.name	= "fh_drop_caches",
 		.lname	= "fhandle drop-only job",
-		.type	= FIO_OPT_BOOL,
+		.type	= FIO_OPT_STR,
 		.off1	= offsetof(struct fh_options, drop_caches),
-		.help	= "This job only drops the dentry and inode caches "
-			  "(after saving fh_handle_file) and does no I/O; the "
-			  "jobs after it (stonewall) run cold (root only)",
-		.def	= "0",
+		.help	= "A drop-only job: it drops caches (after saving "
+			  "fh_handle_file) and does no I/O; the jobs after it "
+			  "(stonewall) run cold (root only)",
+		.def	= "none",
+		.posval = {
+			{ .ival = "none", .oval = FH_DROP_NONE,
+			  .help = "not a drop-only job" },
+			{ .ival = "inodes", .oval = FH_DROP_INODES,
+			  .help = "dentries and inodes (2 into drop_caches)" },
+			{ .ival = "all", .oval = FH_DROP_ALL,
+			  .help = "and the page cache: every read goes to the "
+				  "disk (3)" },
+		},
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},

@@ -723,9 +723,24 @@ def warm_plot(rep, by_cell):
              dat)
 
 
+# --------------------------------------------------------------- nfs
+
+
+def sec_nfs(rep):
+    """the section test/nfs/summary.py makes of results/nfs: the end of
+    the document (summary.py --check finds it there too)"""
+    import importlib.util
+    path = os.path.join(TOP, "test", "nfs", "summary.py")
+    spec = importlib.util.spec_from_file_location("nfs_summary", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rep.put("nfs.section", mod.section(os.path.join(rep.results, "nfs"))
+            .rstrip("\n"))
+
+
 # --------------------------------------------------------------- main
 
-SECTIONS = [sec_host, sec_breakeven, sec_warm, sec_smp2]
+SECTIONS = [sec_host, sec_breakeven, sec_warm, sec_smp2, sec_nfs]
 
 
 def main():

@@ -104,7 +104,7 @@ cold_job() {
 			print engine
 			print backend
 			print "fh_handle_file=" prefix ".handles"
-			print "fh_drop_caches=1"
+			print "fh_drop_caches=all"
 			print "read_iolog=" prefix ".files.iolog"
 			print ""
 			first = 1
