@@ -100,6 +100,13 @@ def replay_table(rows, tags, caption, disk=None):
     return lines, ratios
 
 
+def disk_latency(res):
+    """the modelled disk's read latency as measured (vm/disk.tsv)"""
+    with open(os.path.join(res, "vm", "disk.tsv")) as f:
+        p50 = float(f.read().split()[0])
+    return "%s µs" % fmt(p50 / 1000, 0)
+
+
 def job_depths(jobdir):
     """Job file name -> the largest iodepth of its jobs."""
     out = {}
@@ -231,13 +238,14 @@ def section(res):
                 "with the ring, its jobs all at once as ganesha's threads ran. "
                 "`ms` is fio's longest `job_runtime`, the span of the whole "
                 "phase's handle calls. Warm: the file set just written on tmpfs, "
-                "ext4 and xfs. Cold: ext4 on dm-delay (each disk I/O delayed "
-                "1 ms, a 4 ms timer tick on this kernel), every cache dropped "
+                "ext4 and xfs. Cold: ext4 on a memory-backed null_blk device "
+                "whose reads complete after a 1 ms timer (%s per read "
+                "measured: fio, psync, O_DIRECT, depth 1, p50), every cache dropped "
                 "before the jobs' first operation (`replay.sh --cold`: a drop-only "
                 "job saves the handles, the jobs load them, and each drops every "
                 "cache after fio has read its iolog, which stats each file); the "
-                "last column counts the delayed disk's reads during each replay, "
-                "fio's setup included.", ""]
+                "last column counts the disk's reads during each replay, "
+                "fio's setup included." % disk_latency(res), ""]
         out += lines
         depth = job_depths(os.path.join(TOP, "jobfiles", "ganesha"))
 
