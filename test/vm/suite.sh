@@ -4,7 +4,8 @@
 #
 #   1. build (or reuse) the normal and the debug kernel (kernel/build.sh)
 #   2. normal kernel, one VM boot per stage:
-#        kernel conformance tests on every scratch filesystem
+#        kernel conformance tests on every scratch filesystem, and those
+#        that need a slow device on ext4 and xfs on null_blk
 #        engine tests with the uring backend
 #        every jobfiles/*.fio briefly with the uring backend
 #   3. debug kernel (KASAN, lockdep): the kernel conformance tests again
@@ -174,12 +175,21 @@ run_stage() {
 }
 
 # The kernel conformance tests (test/kernel/run.sh, given the directory
-# to test in), once per scratch filesystem.
+# to test in), once per scratch filesystem; then the tests that need a slow
+# device (test/kernel/nowait) on ext4 and xfs on null_blk devices whose
+# reads take 100 ms (test/vm/nullb.sh).
 ktests='
+slowdev() {
+	bash test/vm/nullb.sh up slowext4 ext4 100000000 1023 512 /mnt/slow-ext4 &&
+	bash test/vm/nullb.sh up slowxfs xfs 100000000 1023 512 /mnt/slow-xfs &&
+	KTESTS="nowait" bash test/kernel/run.sh /mnt/slow-ext4 /mnt/slow-xfs
+}
+export -f slowdev
 if [ -f test/kernel/run.sh ]; then
 	for d in $FHANDLE_SCRATCH; do
 		part "kernel tests on $d" "bash test/kernel/run.sh $d"
 	done
+	part "kernel tests on slow devices" slowdev
 else
 	part "kernel tests" "echo test/kernel/run.sh does not exist; exit 1"
 fi'
