@@ -133,11 +133,12 @@ static void *listener(void *arg)
 			r.fd = ev[i].fd;
 			r.response = strcmp(target, perm_deny) ? FAN_ALLOW :
 				     FAN_DENY;
+			/* counted first: the opener may check right after */
+			__atomic_add_fetch(&answered, 1, __ATOMIC_SEQ_CST);
 			if (write(fan, &r, sizeof(r)) != sizeof(r))
 				kt_fail("fanotify response: %s",
 					strerror(errno));
 			close(ev[i].fd);
-			__atomic_add_fetch(&answered, 1, __ATOMIC_SEQ_CST);
 		}
 	}
 	return NULL;
