@@ -119,6 +119,7 @@ static struct fh_handle_buf *h;
 static char (*names)[32];
 static int *order, nfiles, dfd, encode;
 static int next_file;
+static pthread_barrier_t go;
 
 static void *sync_thread(void *arg)
 {
@@ -126,6 +127,7 @@ static void *sync_thread(void *arg)
 	int k, fd, mnt;
 
 	(void)arg;
+	pthread_barrier_wait(&go);	/* made before the timed phase */
 	while ((k = __atomic_fetch_add(&next_file, 1, __ATOMIC_RELAXED)) <
 	       nfiles) {
 		k = order[k];
@@ -205,8 +207,11 @@ usage:
 	}
 	if (sync_mode) {
 		tids = calloc(qd, sizeof(*tids));
-		if (!tids)
+		if (!tids || pthread_barrier_init(&go, NULL, qd + 1))
 			die("calloc");
+		for (i = 0; i < qd; i++)
+			if (pthread_create(&tids[i], NULL, sync_thread, NULL))
+				die("pthread_create");
 	}
 	if (!sync_mode && io_uring_queue_init(qd * 2 > 8 ? qd * 2 : 8, &ring,
 					      0))
@@ -220,9 +225,10 @@ usage:
 	/*
 	 * Dropping the caches also drops this program's and libc's pages,
 	 * which the VM reads back from the host over 9p, a wait that under
-	 * icount lasts a random guest time (seconds, once 110 s): keep them.
+	 * icount lasts a random guest time (seconds, once 110 s): keep them
+	 * (not MCL_FUTURE, which would fault in every thread's whole stack).
 	 */
-	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+	if (mlockall(MCL_CURRENT))
 		die("mlockall");
 	/*
 	 * sync leaves the metadata of files made just before dirty in the
@@ -240,9 +246,7 @@ usage:
 	mark("coldopen: start");
 	t0 = now_ms();
 	if (sync_mode) {
-		for (i = 0; i < qd; i++)
-			if (pthread_create(&tids[i], NULL, sync_thread, NULL))
-				die("pthread_create");
+		pthread_barrier_wait(&go);
 		for (i = 0; i < qd; i++)
 			pthread_join(tids[i], NULL);
 		done = n;
