@@ -8,8 +8,10 @@
  * the open completes with the right result.  A kernel that tries the open
  * inline sleeps in io_uring_submit() (with the ring's lock held) until the
  * thaw: a watchdog thread thaws the filesystem after WATCHDOG_S seconds
- * and the test fails instead of hanging.  Skips where the filesystem
- * cannot be frozen (or we are not root).
+ * and the test fails instead of hanging.  Opens that need no write access
+ * (O_RDONLY, O_RDWR without O_TRUNC, a directory, O_PATH) and encodes of
+ * cached files complete while it is frozen, inline (where tracefs shows
+ * it).  Skips where the filesystem cannot be frozen (or we are not root).
  */
 #include "ktest.h"
 #include <pthread.h>
@@ -128,6 +130,82 @@ static int open_frozen(const char *check, const struct file_handle *fh,
 	return kt_reap(&ring, NULL);
 }
 
+/*
+ * With the filesystem frozen, warm encodes and opens that write nothing
+ * complete, in one submit, inline; then thaw.
+ */
+static void read_only_frozen(const char *file, const char *dir,
+			     const struct file_handle *fh,
+			     const struct file_handle *dfh)
+{
+	static const struct {
+		const char *what;
+		int flags;
+		bool is_dir;
+	} opens[] = {
+		{ "O_RDONLY", O_RDONLY, false },
+		{ "O_RDWR", O_RDWR, false },
+		{ "O_WRONLY | O_APPEND", O_WRONLY | O_APPEND, false },
+		{ "O_PATH", O_PATH, false },
+		{ "O_PATH | O_TRUNC", O_PATH | O_TRUNC, false },
+		{ "a directory", O_RDONLY | O_DIRECTORY, true },
+	};
+	enum { NOPENS = sizeof(opens) / sizeof(opens[0]) };
+	struct __kernel_timespec ts = { .tv_sec = WATCHDOG_S };
+	struct file_handle *efh[2];
+	struct io_uring_cqe *cqe;
+	bool traced;
+	int mnt[2], i, n;
+
+	efh[0] = kt_fh_new(KT_MAX_HANDLE_SZ);
+	efh[1] = kt_fh_new(KT_MAX_HANDLE_SZ);
+	if (!freeze())
+		kt_fail("read-only: FIFREEZE: %s", strerror(errno));
+	traced = kt_trace_async_reset();
+	for (i = 0; i < NOPENS; i++)
+		kt_prep_open(&ring, kt.dirfd, opens[i].is_dir ? dfh : fh,
+			     opens[i].flags, 0)->user_data = i;
+	/* relative: a walk from / would cross the VM's 9p root */
+	kt_prep_encode(&ring, kt.dirfd, strrchr(file, '/') + 1, efh[0],
+		       &mnt[0], 0, 0)->user_data = NOPENS;
+	kt_prep_encode(&ring, kt.dirfd, strrchr(dir, '/') + 1, efh[1],
+		       &mnt[1], 0, 0)->user_data = NOPENS + 1;
+	kt_expect_res("read-only: io_uring_submit", io_uring_submit(&ring),
+		      NOPENS + 2);
+	for (n = 0; n < NOPENS + 2; n++) {
+		if (io_uring_wait_cqe_timeout(&ring, &cqe, &ts))
+			kt_fail("read-only: with the filesystem frozen, only "
+				"%d of %d encodes and opens completed", n,
+				NOPENS + 2);
+		i = cqe->user_data;
+		if (i < NOPENS) {
+			if (cqe->res < 0)
+				kt_fail("read-only: open %s while frozen: %s",
+					opens[i].what, kt_res_str(cqe->res));
+			kt_expect_inode_of(opens[i].what, cqe->res,
+					   opens[i].is_dir ? dir : file);
+			close(cqe->res);
+		} else {
+			kt_expect_res("read-only: encode while frozen",
+				      cqe->res, 0);
+		}
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	expect_not_fired("read-only", "the encodes and opens waited");
+	if (traced && kt_trace_async_count())
+		kt_fail("read-only: %d of the encodes and opens went to io-wq "
+			"while the filesystem was frozen, want all inline",
+			kt_trace_async_count());
+	if (!kt_fh_same(efh[0], fh) || !kt_fh_same(efh[1], dfh))
+		kt_fail("read-only: the handles encoded while frozen differ");
+	__atomic_store_n(&deadline, 0, __ATOMIC_SEQ_CST);
+	thaw();
+	free(efh[0]);
+	free(efh[1]);
+	printf("frozen: %d opens and 2 encodes that write nothing completed%s\n",
+	       NOPENS, traced ? ", inline" : "");
+}
+
 int main(int argc, char **argv)
 {
 	struct file_handle *fh, *dfh;
@@ -158,6 +236,8 @@ int main(int argc, char **argv)
 	thaw();
 	if (pthread_create(&tid, NULL, watchdog, NULL))
 		kt_fail("pthread_create failed");
+
+	read_only_frozen(file, dir, fh, dfh);
 
 	fd = open_frozen("O_WRONLY|O_TRUNC", fh, O_WRONLY | O_TRUNC);
 	if (fd < 0)

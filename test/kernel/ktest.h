@@ -34,13 +34,18 @@
 #include <string.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include "fhandle_uring.h"
+#include <linux/fs.h>
 
 #define KT_PASS		0
 #define KT_FAIL		1
@@ -137,6 +142,24 @@ static inline void kt_expect_err(const char *check, int ring_res,
 
 /* ---- files in the directory under test ---- */
 
+static inline int kt_rm_one(const char *p, const struct stat *st, int type,
+			    struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	remove(p);
+	return 0;
+}
+
+/* Remove the directory p and what it holds. */
+static inline void kt_rmdir_files(const char *p)
+{
+	if (!rmdir(p) || errno != ENOTEMPTY)
+		return;
+	nftw(p, kt_rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
 static inline void kt_cleanup(void)
 {
 	if (getpid() != kt.pid)
@@ -145,7 +168,7 @@ static inline void kt_cleanup(void)
 		char *p = kt.files[--kt.nfiles];
 
 		if (unlink(p) && errno == EISDIR)
-			rmdir(p);
+			kt_rmdir_files(p);
 		free(p);
 	}
 }
@@ -206,6 +229,26 @@ static inline int kt_openf(const char *path, int flags)
 	return fd;
 }
 
+/*
+ * A directory leaf holding n empty files f0 .. f(n-1), removed at exit with
+ * what it holds; returns its path.
+ */
+static inline const char *kt_mkfileset(const char *leaf, int n)
+{
+	const char *dir = kt_mkdir(leaf);
+	char path[4096];
+	int i, fd;
+
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/f%d", dir, i);
+		fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+		if (fd < 0)
+			kt_fail("create %s: %s", path, strerror(errno));
+		close(fd);
+	}
+	return dir;
+}
+
 /* An address that is not mapped: for -EFAULT checks. */
 static inline void *kt_bad_ptr(void)
 {
@@ -222,12 +265,20 @@ static inline void *kt_bad_ptr(void)
 /*
  * sync, then drop the page, dentry and inode caches.  Returns 0, or -errno
  * when /proc/sys/vm/drop_caches cannot be written (callers skip).
+ *
+ * sync alone leaves the metadata of recently changed files dirty in memory
+ * (in ext4's journal, in XFS's log), where dropping the caches cannot drop
+ * it: such files stay cached for seconds.  Freezing DIR's filesystem and
+ * thawing it at once writes everything in place first (where it can be
+ * frozen; tmpfs cannot be cold anyway).
  */
 static inline int kt_drop_caches(void)
 {
 	int fd, ret = 0;
 
 	sync();
+	if (kt.dirfd > 0 && !ioctl(kt.dirfd, FIFREEZE, 0))
+		ioctl(kt.dirfd, FITHAW, 0);
 	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
 	if (fd < 0)
 		return -errno;
@@ -266,6 +317,100 @@ static inline void kt_run_child(const char *what, void (*fn)(void))
 		kt_skip("%s child skipped", what);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		kt_fail("%s child: status %#x", what, status);
+}
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline int64_t kt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The voluntary context switches of the calling thread so far. */
+static inline long kt_thread_nvcsw(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru))
+		kt_fail("getrusage: %s", strerror(errno));
+	return ru.ru_nvcsw;
+}
+
+/*
+ * A field of /proc/self/task/TID/status ("voluntary_ctxt_switches", say),
+ * or -1 when the thread or the field is not there.
+ */
+static inline long kt_task_status(pid_t tid, const char *field)
+{
+	char path[64], line[256];
+	size_t len = strlen(field);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':') {
+			v = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* The state letter of /proc/self/task/TID/stat ('R', 'S', 'D'...), or 0. */
+static inline char kt_task_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');	/* the name may hold spaces */
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* The thread of this process whose comm starts with prefix, or -1. */
+static inline pid_t kt_find_thread(const char *prefix)
+{
+	char path[300], comm[64];
+	struct dirent *e;
+	pid_t tid = -1;
+	ssize_t n;
+	DIR *d;
+	int fd;
+
+	d = opendir("/proc/self/task");
+	if (!d)
+		return -1;
+	while (tid < 0 && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		comm[n > 0 ? n : 0] = 0;
+		if (!strncmp(comm, prefix, strlen(prefix)))
+			tid = atoi(e->d_name);
+	}
+	closedir(d);
+	return tid;
 }
 
 /* The number of open fds of this process. */
@@ -558,6 +703,19 @@ static inline void kt_expect_same_inode(const char *check, int fd, int ref_fd)
 			check, fd, (unsigned long)a.st_dev,
 			(unsigned long)a.st_ino, (unsigned long)b.st_dev,
 			(unsigned long)b.st_ino);
+}
+
+/* fd must be open on the inode st describes (st_dev and st_ino). */
+static inline void kt_expect_same_inode_st(const char *check, int fd,
+					   const struct stat *st)
+{
+	struct stat a = kt_fstat(check, fd);
+
+	if (a.st_dev != st->st_dev || a.st_ino != st->st_ino)
+		kt_fail("%s: fd %d is dev %#lx ino %lu, want dev %#lx ino %lu",
+			check, fd, (unsigned long)a.st_dev,
+			(unsigned long)a.st_ino, (unsigned long)st->st_dev,
+			(unsigned long)st->st_ino);
 }
 
 /* fd must be open on path itself (not following a final symlink). */

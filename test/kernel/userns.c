@@ -11,6 +11,13 @@
  *    on DIR as copied into the new mount namespace (it owns the mount),
  *    with mount fds inside and outside a subtree that nobody owns, and the
  *    mount fd DIR opened before the unshare (a mount of the old namespace).
+ * The same rules for directories that are cold (caches dropped before the
+ * unshare) and disconnected (an inode kept by an inotify watch, its
+ * dentries dropped: the decode must reconnect it, in io-wq), each first
+ * through the ring, then the syscall: from a plain ring, from an SQPOLL
+ * ring created in the namespace, and through a personality registered in
+ * the namespace on a ring created before the unshare (whose own
+ * credentials are root's).
  * On kernels from 6.10 the syscall's successes are checked too, so that
  * the comparison covers the relaxed rules.  Skips where the kernel has no
  * user namespaces.  (Callers without any privilege, with and without
@@ -18,6 +25,7 @@
  */
 #include "ktest.h"
 #include <sched.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 
@@ -28,6 +36,14 @@ static struct io_uring ring;
 static const char *own, *own_sub, *own_file, *outside_own, *root_dir;
 static struct file_handle *h_sub, *h_file, *h_own, *h_outside_own, *h_root;
 static bool relaxed;	/* the kernel has 6.10's rules */
+
+/* nobody's directories that are cold or disconnected in the namespace */
+enum { VIA_RING, VIA_SQPOLL, VIA_PERSONALITY, NVIA };
+static const char *const via_name[NVIA] = {
+	"ring", "SQPOLL ring", "personality",
+};
+static const char *cold_dir[NVIA], *disc_dir[NVIA];
+static struct file_handle *h_cold[NVIA], *h_disc[NVIA];
 
 /* Open fh both ways with flags and mount fd mfd; the common result. */
 static int both(const char *check, int mfd, struct file_handle *fh,
@@ -76,6 +92,36 @@ static void write_file(const char *path, const char *text)
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
 		kt_fail("write %s to %s: %s", text, path, strerror(errno));
 	close(fd);
+}
+
+/*
+ * Open fh through the ring first (r, with personality pers if not 0), then
+ * through the syscall: both must give the same, and want on a kernel with
+ * the relaxed rules.
+ */
+static void ring_first(const char *check, struct io_uring *r, int pers,
+		       int mfd, struct file_handle *fh, int flags, int want)
+{
+	struct io_uring_sqe *sqe;
+	int rfd, sfd;
+
+	sqe = kt_prep_open(r, mfd, fh, flags, 0);
+	sqe->personality = pers;
+	rfd = kt_run(r);
+	sfd = kt_sys_open(mfd, fh, flags);
+	if ((rfd < 0 || sfd < 0) && rfd != sfd)
+		kt_fail("%s: ring gave %s, syscall %s", check, kt_res_str(rfd),
+			kt_res_str(sfd));
+	if (rfd >= 0) {
+		kt_expect_same_inode(check, rfd, sfd);
+		close(rfd);
+		close(sfd);
+		rfd = 0;
+	}
+	if (relaxed && rfd != want)
+		kt_fail("%s: ring and syscall gave %s, want %s on %s", check,
+			kt_res_str(rfd), kt_res_str(want), kt_release());
+	printf("%-60s %s\n", check, kt_res_str(rfd));
 }
 
 /* Become nobody, in a new user namespace (as its root) and mount one. */
@@ -169,15 +215,81 @@ static void userns_mount(int old_dirfd)
 	close(ownfd);
 }
 
+/*
+ * Cold and disconnected directories, as the namespace's own mount: the
+ * decode reads or reconnects them (in io-wq), then the subtree check runs
+ * with the credentials of the namespace, whichever way the request came.
+ */
+static void userns_cold(struct io_uring *pre)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_SQPOLL };
+	struct io_uring sq, *r;
+	int fd, ownfd, pers, via;
+	char check[160];
+
+	if (io_uring_queue_init_params(8, &sq, &p))
+		kt_fail("SQPOLL ring in the user namespace failed");
+	pers = io_uring_register_personality(pre);
+	if (pers < 0)
+		kt_fail("register personality: %s", kt_res_str(pers));
+	fd = kt_openf(kt.dir, O_RDONLY | O_DIRECTORY);
+	ownfd = kt_openf(own, O_RDONLY | O_DIRECTORY);
+	for (via = 0; via < NVIA; via++) {
+		r = via == VIA_SQPOLL ? &sq : via == VIA_PERSONALITY ? pre :
+		    &ring;
+		snprintf(check, sizeof(check), "cold (%s): mount fd DIR",
+			 via_name[via]);
+		ring_first(check, r, via == VIA_PERSONALITY ? pers : 0, fd,
+			   h_cold[via], O_RDONLY | O_DIRECTORY, -ESTALE);
+		snprintf(check, sizeof(check), "cold (%s): mount fd own",
+			 via_name[via]);
+		ring_first(check, r, via == VIA_PERSONALITY ? pers : 0, ownfd,
+			   h_cold[via], O_RDONLY | O_DIRECTORY, 0);
+		snprintf(check, sizeof(check), "disconnected (%s): mount fd own",
+			 via_name[via]);
+		ring_first(check, r, via == VIA_PERSONALITY ? pers : 0, ownfd,
+			   h_disc[via], O_RDONLY | O_DIRECTORY, 0);
+		snprintf(check, sizeof(check),
+			 "disconnected (%s): without O_DIRECTORY",
+			 via_name[via]);
+		ring_first(check, r, via == VIA_PERSONALITY ? pers : 0, ownfd,
+			   h_disc[via], O_RDONLY, -EPERM);
+	}
+	close(fd);
+	close(ownfd);
+	io_uring_queue_exit(&sq);
+}
+
 static void child_userns(void)
 {
 	int old_dirfd = kt_openf(kt.dir, O_RDONLY | O_DIRECTORY);
+	struct io_uring pre;
+	int in, via;
+
+	/*
+	 * As root still: a ring whose credentials are root's, and the
+	 * directories made cold, or disconnected (inotify keeps the inode,
+	 * the dentries go).
+	 */
+	kt_ring_init(&pre, 8, 0);
+	in = inotify_init1(IN_CLOEXEC);
+	if (in < 0)
+		kt_skip("no inotify: %s", strerror(errno));
+	for (via = 0; via < NVIA; via++)
+		if (inotify_add_watch(in, disc_dir[via], IN_ATTRIB) < 0)
+			kt_fail("inotify_add_watch %s: %s", disc_dir[via],
+				strerror(errno));
+	if (kt_drop_caches())
+		kt_skip("cannot drop caches");
 
 	enter_userns();
 	kt_ring_init(&ring, 8, 0);
+	userns_cold(&pre);
 	userns_mount(old_dirfd);
 	userns_tmpfs();
 	close(old_dirfd);
+	close(in);
+	io_uring_queue_exit(&pre);
 }
 
 static const char *mkdir_owned(const char *leaf, uid_t uid)
@@ -207,6 +319,16 @@ int main(int argc, char **argv)
 	if (chown(own_file, NOBODY, NOBODY))
 		kt_fail("chown: %s", strerror(errno));
 	outside_own = mkdir_owned("outside", NOBODY);
+	cold_dir[VIA_RING] = mkdir_owned("own/cold1", NOBODY);
+	cold_dir[VIA_SQPOLL] = mkdir_owned("own/cold2", NOBODY);
+	cold_dir[VIA_PERSONALITY] = mkdir_owned("own/cold3", NOBODY);
+	disc_dir[VIA_RING] = mkdir_owned("own/disc1", NOBODY);
+	disc_dir[VIA_SQPOLL] = mkdir_owned("own/disc2", NOBODY);
+	disc_dir[VIA_PERSONALITY] = mkdir_owned("own/disc3", NOBODY);
+	for (fd = 0; fd < NVIA; fd++) {
+		h_cold[fd] = encode(cold_dir[fd]);
+		h_disc[fd] = encode(disc_dir[fd]);
+	}
 	root_dir = mkdir_owned("rootdir", 0);
 	h_sub = encode(own_sub);
 	h_file = encode(own_file);

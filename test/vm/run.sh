@@ -219,13 +219,19 @@ done
 # qemu option values: a comma is written as two.
 qp() { printf '%s' "${1//,/,,}"; }
 append="console=ttyS0,115200 panic=-1 random.trust_cpu=on pci=noacpi root=fhroot rootfstype=9p"
+# no boot-time null_blk device: test/vm/nullb.sh makes them as needed
+append+=" null_blk.nr_devices=0"
+# The IO-APIC timer check counts ticks against a delay loop, which TCG on a
+# loaded host runs too slowly: at HZ=1000 it panicked boots ("IO-APIC +
+# timer doesn't work!").  Virtual machines skip it.
+append+=" no_timer_check"
 append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
 append+=" init=$INIT"
 # Under icount the second CPU's delay-loop calibration waited for jiffies
 # for more than 5 minutes; a preset loops-per-jiffy skips it (the TSC runs
-# at 1 GHz of guest time, HZ is 250).  Even so CPU 1 comes up only after
+# at 1 GHz of guest time, HZ is 1000).  Even so CPU 1 comes up only after
 # about 11 s of guest time, minutes of wall time: see test/vm/README.md.
-((icount && smp > 1)) && append+=" lpj=4000000"
+((icount && smp > 1)) && append+=" lpj=1000000"
 
 # Scratch disks: sparse files, one per filesystem.
 truncate -s "${disk_mb}M" "$tmp/ext4.img" "$tmp/xfs.img" || exit 2

@@ -4,7 +4,8 @@
 #
 #   1. build (or reuse) the normal and the debug kernel (kernel/build.sh)
 #   2. normal kernel, one VM boot per stage:
-#        kernel conformance tests on every scratch filesystem
+#        kernel conformance tests on every scratch filesystem, and those
+#        that need a slow device on ext4 and xfs on null_blk
 #        engine tests with the uring backend
 #        every jobfiles/*.fio briefly with the uring backend
 #   3. debug kernel (KASAN, lockdep): the kernel conformance tests again
@@ -159,9 +160,10 @@ run_stage() {
 		total_fail=$((total_fail + 1))
 		return
 	fi
-	local dbg=()
-	[[ $variant == debug ]] && dbg=(--debug)
-	bash "$HERE/run.sh" --kernel "${kernel[$variant]}" "${dbg[@]}" \
+	local dbg=() slow_ns=100000000
+	[[ $variant == debug ]] && dbg=(--debug) slow_ns=400000000
+	FHANDLE_SLOW_NS=$slow_ns bash "$HERE/run.sh" \
+		--kernel "${kernel[$variant]}" "${dbg[@]}" \
 		--timeout "$stage_timeout" --out "$work/$slug.out" \
 		-c "$part_def"$'\n'"$body" 2>&1 | tee "$work/$slug.log"
 	rc=${PIPESTATUS[0]}
@@ -174,12 +176,24 @@ run_stage() {
 }
 
 # The kernel conformance tests (test/kernel/run.sh, given the directory
-# to test in), once per scratch filesystem.
+# to test in), once per scratch filesystem; then the tests that need a slow
+# device (test/kernel/nowait) on ext4 and xfs on null_blk devices whose
+# reads take $FHANDLE_SLOW_NS (test/vm/nullb.sh): 100 ms on the normal
+# kernel, 400 ms on the debug one, whose submit of nowait's batch took
+# 43-54 ms on a loaded host (it must take less than a quarter of a read).
 ktests='
+slowdev() {
+	local ns=${FHANDLE_SLOW_NS:-100000000}
+	bash test/vm/nullb.sh up slowext4 ext4 "$ns" 1023 512 /mnt/slow-ext4 &&
+	bash test/vm/nullb.sh up slowxfs xfs "$ns" 1023 512 /mnt/slow-xfs &&
+	KTESTS="nowait" bash test/kernel/run.sh /mnt/slow-ext4 /mnt/slow-xfs
+}
+export -f slowdev
 if [ -f test/kernel/run.sh ]; then
 	for d in $FHANDLE_SCRATCH; do
 		part "kernel tests on $d" "bash test/kernel/run.sh $d"
 	done
+	part "kernel tests on slow devices" slowdev
 else
 	part "kernel tests" "echo test/kernel/run.sh does not exist; exit 1"
 fi'

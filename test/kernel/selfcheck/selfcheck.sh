@@ -5,8 +5,10 @@
 # eperm's personality check (the emulation cannot take on a personality's
 # credentials).  Left out unless named in KTESTS: special, unbound and
 # cancel (the emulation runs a blocking FIFO open inside io_uring_submit,
-# which then never returns) and frozen (likewise an open on a frozen
-# filesystem).  This says nothing about any kernel's io_uring.
+# which then never returns), frozen (likewise an open on a frozen
+# filesystem), and lease and nowait, which check that the submitter does
+# not wait, as the emulation does.  This says nothing about any kernel's
+# io_uring.
 #
 # usage: test/kernel/selfcheck/selfcheck.sh [DIR...]   (as run.sh)
 set -euo pipefail
@@ -20,7 +22,7 @@ fi
 cc -std=gnu11 -O2 -Wall -Wextra -Werror -shared -fPIC -o "$OUT/emul.so" \
 	"$HERE/emul.c" -ldl -luring
 if [[ -z ${KTESTS:-} ]]; then
-	KTESTS=$(cd "$REPO/build/test/kernel" && ls | grep -vxE 'special|unbound|cancel|frozen' | xargs)
+	KTESTS=$(cd "$REPO/build/test/kernel" && ls | grep -vxE 'special|unbound|cancel|frozen|lease|nowait' | xargs)
 	export KTESTS
 fi
 # tests do not look at how a request ran (tracefs): it runs inline here
