@@ -96,16 +96,15 @@ vm_run() {
 
 part_vm() {
 	local be=test/bench/breakeven.sh sweep rc=0
-	# One repeat of each cell: under icount a repeat gives the same figure;
-	# the shallow part is repeated to show it (be.spread.max in the report).
-	local full="--files 1024 --stride 32" reps=1 reps2=2 smp="--files 1024 --stride 32 --reps 3"
+	local full="--files 1024 --stride 32 --reps 2"
+	local smp="--files 1024 --stride 32 --reps 3"
 	[ "$quick" = 1 ] &&
-		full="--files 256 --stride 32 --lat-us '100 1000' --miss '0 0.5 1' --ring '1 16' --pool '1 16'" \
-		reps2=1 smp="--files 256 --stride 32 --reps 1"
+		full="--files 256 --stride 32 --reps 1 --lat-us '100 1000' --miss '0 0.5 1' --ring '1 16' --pool '1 16'" \
+		smp="--files 256 --stride 32 --reps 1"
 	vm_run --icount -- "bash test/bench/warm.sh --out \"\$FHANDLE_OUT/warm\" $([ "$quick" = 1 ] && echo '--ops 20000 --fio-ops 5000 --reps 1')" || rc=1
-	sweep="bash $be --out \"\$FHANDLE_OUT/breakeven\" --fs ext4 --iowq 64,64 $full --reps $reps &&
-		bash $be --out \"\$FHANDLE_OUT/breakeven\" --fs xfs --ops open $full --reps $reps &&
-		bash $be --out \"\$FHANDLE_OUT/breakeven\" --fs ext4 --qcap 4 --lat-us '1000 5000' --miss '0.1 1' --ops open --tag shallow $full --reps $reps2"
+	sweep="bash $be --out \"\$FHANDLE_OUT/breakeven\" --fs ext4 --iowq 64,64 $full &&
+		bash $be --out \"\$FHANDLE_OUT/breakeven\" --fs xfs --ops open $full &&
+		bash $be --out \"\$FHANDLE_OUT/breakeven\" --fs ext4 --qcap 4 --lat-us '1000 5000' --miss '0.1 1' --ops open --tag shallow $full"
 	vm_run --icount -- "$sweep" || rc=1
 	FHANDLE_VM_SMP=2 vm_run -- "bash $be --out \"\$FHANDLE_OUT/smp2\" --fs ext4 --lat-us '100 1000' --miss 1 --ops 'open encode' --ring '16 64' --pool '1 16 64' --tag smp2 $smp" || rc=1
 	return $rc
