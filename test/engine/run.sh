@@ -570,17 +570,31 @@ t_make_clean() {
 
 # the README's main command, as written there
 t_readme_main_command() {
-	local out before after
+	local out before after d
 	host_only || return
 	grep -qx 'make run' "$TOP/README.md" ||
 		{ fail "README has no 'make run' line"; return 1; }
 	before=$(ls "${TMPDIR:-/tmp}" | grep -c '^fhandle-run\.' || true)
 	out=$(cd "$TOP" && make run 2>&1) ||
 		{ fail "make run failed:"; echo "$out" | tail -20; return 1; }
-	for job in open-by-handle open-by-path encode; do
+	for job in open-by-handle open-by-path open-by-path-full encode \
+		encode-full; do
 		grep -q "^$job: (groupid" <<<"$out" ||
 			{ fail "no report of $job"; echo "$out" | tail; return 1; }
 	done
+	# the README's sample lines are from the committed output of a run
+	d=$(tdir)
+	grep -E '^  (read|write): IOPS=|^run.sh: |^    clat' "$TOP/README.md" |
+		sed 's/, \.\.\.$//' | while IFS= read -r line; do
+			grep -qF -- "$line" \
+				"$TOP/test/bench/results/examples/make-run-host.txt" ||
+				echo "$line"
+		done >"$d/untraced"
+	[ ! -s "$d/untraced" ] || {
+		fail "README sample lines not in test/bench/results/examples/make-run-host.txt:"
+		cat "$d/untraced"
+		return 1
+	}
 	after=$(ls "${TMPDIR:-/tmp}" | grep -c '^fhandle-run\.' || true)
 	expect_eq "file sets left behind" "$after" "$before"
 }
