@@ -278,6 +278,7 @@ class Sweep:
 
     def __init__(self, rows, devs):
         self.cells, self.spreads = {}, []
+        self.qcap = rows[0]["qcap"]
         by = group(rows, "lat_us", "op", "miss", "ring", "depth", "threads",
                    "iowq")
         for (lat, op, miss, ring, depth, threads, iowq), sel in by.items():
@@ -294,6 +295,11 @@ class Sweep:
         self.ops = [o for o in OP_NAMES if any(k[1] == o for k in self.cells)]
         self.misses = sorted({k[2] for k in self.cells})
         self.measured = {d["lat_us"]: d["read_p50_ns"] for d in devs}
+        vs = {k[3] for k in self.cells}
+        self.variants = ([v for v in sorted(vs) if v[0] == "ring"] +
+                         [v for v in sorted(vs) if v[0] == "sync"])
+        rings = [v for v in self.variants if v[0] == "ring"]
+        self.lat_ring = ("ring", 16) if ("ring", 16) in vs else rings[-1]
 
     def get(self, lat, op, miss, v, iowq=0):
         # miss 0 reads nothing: one run serves every latency
@@ -321,7 +327,7 @@ def sec_breakeven(rep):
                  [d for d in devs if d["fs"] == "ext4" and not d.get("tag")])
     rep.put("be.files", fmt_int(rows[0]["files"]))
     rep.put("be.stride", rows[0]["stride"])
-    rep.put("be.qcap", deep_qcap := rows[0]["qcap"])
+    rep.put("be.qcap", deep.qcap)
     spreads = []
     for fs, tag in sorted({(r["fs"], r.get("tag", "")) for r in rows}):
         sw = Sweep([r for r in rows if r["fs"] == fs and r.get("tag", "") == tag],
@@ -375,34 +381,48 @@ def sec_breakeven(rep):
             rep.put(f"be.{op}.warm.sync.cpu", fmt_int(s1["busy_ns_per_op"]))
     # the full tables: one per operation, ext4, deep queue
     for op in deep.ops:
-        lines = []
-        for lat in deep.lats:
-            for miss in deep.misses:
-                if miss == 0 and lat != deep.lats[0]:
-                    continue
-                s1 = deep.get(lat, op, miss, ("sync", 1))
-                row = [deep.lat_label(lat) if miss else "(any)",
-                       fmt_pct(miss, 0)]
-                for v in ([("ring", d) for d in RINGS] +
-                          [("sync", n) for n in POOLS]):
-                    c = deep.get(lat, op, miss, v)
-                    row.append("–" if not c else
-                               f"{fmt_k(c['ops_per_sec'])}"
-                               + ("" if v == ("sync", 1) else
-                                  f" ({c['ops_per_sec'] / s1['ops_per_sec']:.2f}×)"))
-                c = deep.get(lat, op, miss, ("ring", 16))
-                row.append(f"{fmt_us(c['p50_ns'])} / {fmt_us(c['p99_ns'])}")
-                row.append(f"{fmt_int(c['busy_ns_per_op'])} / "
-                           f"{fmt_int(s1['busy_ns_per_op'])}")
-                row.append(f"{c['reads_per_op']:.2f} / {s1['reads_per_op']:.2f}")
-                lines.append(row)
-        rep.put(f"table:be.{op}", table(
-            ["read", "miss"] + [vname(("ring", d)) for d in RINGS] +
-            [vname(("sync", n)) for n in POOLS] +
-            ["ring qd16 p50 / p99", "CPU ns/op ring qd16 / 1 thread",
-             "reads/op ring qd16 / 1 thread"], lines))
+        rep.put(f"table:be.{op}", be_table(deep, op))
         be_plot(rep, deep, op)
     sec_iowq(rep, deep)
+    for fs, tag in sorted({(r["fs"], r.get("tag", "")) for r in rows}):
+        if (fs, tag) == ("ext4", ""):
+            continue
+        sw = Sweep([r for r in rows if r["fs"] == fs and
+                    r.get("tag", "") == tag],
+                   [d for d in devs if d["fs"] == fs and
+                    d.get("tag", "") == tag])
+        name = fs + ("." + tag if tag else "")
+        rep.put(f"be.{name}.qcap", sw.qcap)
+        for op in sw.ops:
+            rep.put(f"table:be.{name}.{op}", be_table(sw, op))
+
+
+def be_table(sw, op):
+    """one sweep's cells of one operation: ops/s of every variant (ratio
+    to one thread), the ring's latency at depth 16, CPU and reads per op"""
+    lines = []
+    for lat in sw.lats:
+        for miss in sw.misses:
+            if miss == 0 and lat != sw.lats[0]:
+                continue
+            s1 = sw.get(lat, op, miss, ("sync", 1))
+            row = [sw.lat_label(lat) if miss else "(any)", fmt_pct(miss, 0)]
+            for v in sw.variants:
+                c = sw.get(lat, op, miss, v)
+                row.append("–" if not c else
+                           f"{fmt_k(c['ops_per_sec'])}" +
+                           ("" if v == ("sync", 1) else
+                            f" ({c['ops_per_sec'] / s1['ops_per_sec']:.2f}×)"))
+            c = sw.get(lat, op, miss, sw.lat_ring)
+            row.append(f"{fmt_us(c['p50_ns'])} / {fmt_us(c['p99_ns'])}")
+            row.append(f"{fmt_int(c['busy_ns_per_op'])} / "
+                       f"{fmt_int(s1['busy_ns_per_op'])}")
+            row.append(f"{c['reads_per_op']:.2f} / {s1['reads_per_op']:.2f}")
+            lines.append(row)
+    d = sw.lat_ring[1]
+    return table(["read", "miss"] + [vname(v) for v in sw.variants] +
+                 [f"ring qd{d} p50 / p99", f"CPU ns/op ring qd{d} / 1 thread",
+                  f"reads/op ring qd{d} / 1 thread"], lines)
 
 
 def sec_iowq(rep, deep):

@@ -5,7 +5,8 @@
 #   host: test/nfs/capture.sh on 10,000 files, convert.py into
 #         jobfiles/ganesha (replaced), the sync backend's replay 5 times
 #   vm:   test/nfs/vm-bench.sh in the kernel VM in exact mode (both
-#         backends, warm on tmpfs/ext4/xfs, cold on ext4 behind dm-delay)
+#         backends, warm on tmpfs/ext4/xfs, cold on ext4 on a null_blk
+#         device with 1 ms reads)
 #   then test/nfs/summary.py rewrites BENCHMARKS.md's section.
 #
 # Results: test/bench/results/nfs/{capture,host,vm}/ (committed: every
@@ -82,7 +83,8 @@ if [ "$only" != host ]; then
 	bash test/vm/run.sh --icount --timeout 5400 --out "$work/vm" \
 		-c "bash test/nfs/vm-bench.sh \"\$FHANDLE_OUT\" \"$jobs\"" >"$res/vm/vm-bench.log" 2>&1 ||
 		{ say "the VM part failed:"; tail -20 "$res/vm/vm-bench.log"; status=1; }
-	cp "$work/vm/replay.tsv" "$work/vm/disk-reads.tsv" "$res/vm/" 2>/dev/null
+	cp "$work/vm/replay.tsv" "$work/vm/disk-reads.tsv" "$work/vm/disk.tsv" \
+		"$res/vm/" 2>/dev/null
 	for d in "$work"/vm/json/*/; do
 		[ -d "$d" ] || continue
 		mkdir -p "$res/vm/json/$(basename "$d")"
