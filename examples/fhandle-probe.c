@@ -180,22 +180,6 @@ static int check_behaviour(void)
 	       report_verdict("open by handle", opts.open_op, &c.open);
 }
 
-/* Submit the one prepared SQE and wait: its result. */
-static int run_one(struct io_uring *ring)
-{
-	struct io_uring_cqe *cqe;
-	int ret = io_uring_submit_and_wait(ring, 1);
-
-	if (ret < 0)
-		return ret;
-	ret = io_uring_wait_cqe(ring, &cqe);
-	if (ret < 0)
-		return ret;
-	ret = cqe->res;
-	io_uring_cqe_seen(ring, cqe);
-	return ret;
-}
-
 /* With opcodes that behave: one encode and one open of path, shown. */
 static int encode_and_open(struct io_uring *ring, const char *path)
 {
@@ -207,7 +191,7 @@ static int encode_and_open(struct io_uring *ring, const char *path)
 	fh_prep_name_to_handle(io_uring_get_sqe(ring), opts.encode_op,
 			       AT_FDCWD, path, fh_handle_ready(&h), &mount_id,
 			       AT_SYMLINK_FOLLOW);
-	ret = run_one(ring);
+	ret = fh_ring_run_one(ring);
 	say("  encode %s through the ring: res=%d\n", path, ret);
 	if (ret < 0)
 		return 1;
@@ -222,7 +206,7 @@ static int encode_and_open(struct io_uring *ring, const char *path)
 	}
 	fh_prep_open_by_handle(io_uring_get_sqe(ring), opts.open_op, mount_fd,
 			       &h.fh, O_RDONLY | O_CLOEXEC);
-	fd = run_one(ring);
+	fd = fh_ring_run_one(ring);
 	ret = fd >= 0 && !fstat(fd, &got) && got.st_ino == want.st_ino &&
 	      got.st_dev == want.st_dev;
 	say("  open it by that handle through the ring: res=%d, %s\n", fd,
