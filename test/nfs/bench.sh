@@ -12,10 +12,12 @@
 # Results: test/bench/results/nfs/{capture,host,vm}/ (committed: every
 # number of the section comes from there); the capture itself, strace's
 # logs included, in build/bench/nfs-capture.  A --part run keeps the other
-# part's results.  --quick: 1,000 files, one repeat, into build/bench/nfs,
-# nothing committed changes.
+# part's results; --part replay runs only the host's replays, of the
+# committed jobs (the capture, and the VM part made from it, stay).
+# --quick: 1,000 files, one repeat, into build/bench/nfs, nothing
+# committed changes.
 #
-# usage: test/nfs/bench.sh [--part host|vm] [--quick]
+# usage: test/nfs/bench.sh [--part host|replay|vm] [--quick]
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -30,7 +32,10 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-case $only in ""|host|vm) ;; *) say "--part must be host or vm"; exit 2 ;; esac
+case $only in
+""|host|replay|vm) ;;
+*) say "--part must be host, replay or vm"; exit 2 ;;
+esac
 
 files=10000 reps=5 res=$top/test/bench/results/nfs jobs=$top/jobfiles/ganesha
 if [ "$quick" = 1 ]; then
@@ -46,14 +51,14 @@ trim='{fio_version, jobs: [.jobs[] | {jobname, error, job_runtime,
 	read: {total_ios: .read.total_ios, clat_ns: (.read.clat_ns | {mean, percentile})},
 	write: {total_ios: .write.total_ios, clat_ns: (.write.clat_ns | {mean, percentile})}}]}'
 
-if [ "$only" != vm ]; then
+out=$res/host
+progress() { say "$*"; }
+# shellcheck source=test/bench/load.sh
+. test/bench/load.sh
+if [ "$only" = "" ] || [ "$only" = host ]; then
 	say "host part: capture on $files files"
 	rm -rf "$res/capture" "$res/host"
 	mkdir -p "$res/capture" "$res/host"
-	out=$res/host
-	progress() { say "$*"; }
-	# shellcheck source=test/bench/load.sh
-	. test/bench/load.sh
 	load_check "the capture"
 	# the capture with strace's logs stays in build/ (not committed:
 	# hundreds of MB) for a later conversion
@@ -65,6 +70,14 @@ if [ "$only" != vm ]; then
 		"$work"/jobs/report.* "$res/capture/"
 	rm -rf "$jobs" && mkdir -p "$jobs" &&
 		cp -r "$work"/jobs/{*.fio,iolog,jobs.tsv,fileset} "$jobs/" || exit 1
+fi
+if [ "$only" != vm ]; then
+	if [ "$only" = replay ]; then
+		say "host replays of $jobs (the capture stays)"
+		[ -f "$out/load.tsv" ] || { say "no $out/load.tsv: run --part host"; exit 1; }
+		awk -F'\t' '$2 == "the capture"' "$out/load.tsv" >"$work/load.tsv"
+		rm -rf "$out" && mkdir -p "$out" && mv "$work/load.tsv" "$out/"
+	fi
 	for rep in $(seq "$reps"); do
 		load_check "replay $rep"
 		bash test/nfs/replay.sh --backend sync --out "$work/json/$rep" \
@@ -76,7 +89,7 @@ if [ "$only" != vm ]; then
 	done
 fi
 
-if [ "$only" != host ]; then
+if [ "$only" = "" ] || [ "$only" = vm ]; then
 	say "VM part: exact mode, both backends, warm and on the modelled disk"
 	rm -rf "$res/vm" && mkdir -p "$res/vm"
 	FHANDLE_VM_DISK_MB=${FHANDLE_VM_DISK_MB:-2048} \
