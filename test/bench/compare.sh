@@ -103,7 +103,7 @@ part_vm() {
 		smp="--files 256 --stride 32 --reps 1"
 	vm_run --icount -- "bash test/bench/warm.sh --out \"\$FHANDLE_OUT/warm\" $([ "$quick" = 1 ] && echo '--ops 20000 --fio-ops 5000 --reps 1')" || rc=1
 	sweep="bash $be --out \"\$FHANDLE_OUT/breakeven\" --fs ext4 --iowq 64,64 $full &&
-		bash $be --out \"\$FHANDLE_OUT/breakeven\" --fs xfs --ops open $full &&
+		bash $be --out \"\$FHANDLE_OUT/breakeven\" --fs xfs --ops open --lat-us '100 1000' --miss '0 0.1 1' $full &&
 		bash $be --out \"\$FHANDLE_OUT/breakeven\" --fs ext4 --qcap 4 --lat-us '1000 5000' --miss '0.1 1' --ops open --tag shallow $full"
 	vm_run --icount -- "$sweep" || rc=1
 	FHANDLE_VM_SMP=2 vm_run -- "bash $be --out \"\$FHANDLE_OUT/smp2\" --fs ext4 --lat-us '100 1000' --miss 1 --ops 'open encode' --ring '16 64' --pool '1 16 64' --tag smp2 $smp" || rc=1

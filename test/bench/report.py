@@ -156,15 +156,16 @@ class Report:
             png = os.path.join(self.results, name + ".png")
             with open(dat, "w") as f:
                 f.write(data)
-            full = ("set terminal pngcairo size 900,520 font 'sans,10'\n"
-                    f"set output '{png}'\n" + script.replace("DATA", dat))
+            full = ("set terminal pngcairo size 900,520 font 'sans,10' "
+                    "noenhanced\n"
+                    f"set output '{png}'\n" + script.replace("DATA", f"'{dat}'"))
             subprocess.run(["gnuplot"], input=full, text=True, check=True)
             os.unlink(dat)
 
     def render(self, template):
         """the template with every {{name}}: (text, [(line, col, name)])"""
         out, pos = [], []
-        pat = re.compile(r"\{\{([a-z0-9_:.+-]+)\}\}")
+        pat = re.compile(r"\{\{([^{}]+)\}\}")
         for lineno, line in enumerate(template.split("\n"), 1):
             res, last = "", 0
             for m in pat.finditer(line):
@@ -230,6 +231,9 @@ def sec_host(rep):
          "floor ops/s (median)", "ratio (median of repeats)",
          "interval of the median (coverage)", f"≥ {HOST_TARGET}?"],
         lines))
+    meds = [float(rep.values[f"host.{fs}.{op}.ratio"]) for fs, op in verdicts]
+    rep.put("host.ratio.min", f"{min(meds):.2f}")
+    rep.put("host.ratio.max", f"{max(meds):.2f}")
     counts = {v: sum(1 for x in verdicts.values() if x == v)
               for v in ("met", "missed", "undecided")}
     for v, c in counts.items():
@@ -289,7 +293,8 @@ class Sweep:
             c["n"] = len(sel)
             if len(sel) > 1:
                 c["spread"] = spread(sel, "ops_per_sec")
-                self.spreads.append(c["spread"])
+                self.spreads.append(
+                    (c["spread"], (lat, op, miss, v, iowq)))
             self.cells[(lat, op, miss, v, iowq)] = c
         self.lats = sorted({k[0] for k in self.cells})
         self.ops = [o for o in OP_NAMES if any(k[1] == o for k in self.cells)]
@@ -328,15 +333,16 @@ def sec_breakeven(rep):
     rep.put("be.files", fmt_int(rows[0]["files"]))
     rep.put("be.stride", rows[0]["stride"])
     rep.put("be.qcap", deep.qcap)
-    spreads = []
+    spreads = []   # (spread, fs and tag, cell)
     for fs, tag in sorted({(r["fs"], r.get("tag", "")) for r in rows}):
         sw = Sweep([r for r in rows if r["fs"] == fs and r.get("tag", "") == tag],
                    [d for d in devs if d["fs"] == fs and d.get("tag", "") == tag])
-        spreads += sw.spreads
+        spreads += [(sp, fs + (" " + tag if tag else ""), k)
+                    for sp, k in sw.spreads]
         for lat in sw.lats:
             rep.put(f"be.{fs}{'.' + tag if tag else ''}.lat.{lat}",
                     sw.lat_label(lat))
-    rep.put("be.spread.max", fmt_pct(max(spreads) if spreads else 0, 2))
+    spread_stats(rep, spreads)
     rep.put("be.repeated", sum(1 for r in rows if r["rep"] == 2))
     rule_rows = []
     for op in deep.ops:
@@ -395,6 +401,22 @@ def sec_breakeven(rep):
         rep.put(f"be.{name}.qcap", sw.qcap)
         for op in sw.ops:
             rep.put(f"table:be.{name}.{op}", be_table(sw, op))
+
+
+def spread_stats(rep, spreads):
+    """how far the two runs of a cell differ (ops/s): under icount the
+    guest's time is its instruction count, but which task runs when a
+    device read completes still varies from run to run"""
+    if not spreads:
+        raise SystemExit("report: no repeated break-even cells")
+    sps = sorted(sp for sp, _, _ in spreads)
+    rep.put("be.spread.median", fmt_pct(statistics.median(sps), 2))
+    rep.put("be.spread.p90", fmt_pct(sps[int(0.9 * (len(sps) - 1))], 1))
+    rep.put("be.spread.max", fmt_pct(sps[-1], 1))
+    sp, where, (lat, op, miss, v, iowq) = max(spreads)
+    rep.put("be.spread.worst", f"{OP_NAMES[op]}, {where}, {lat} µs asked, "
+            f"{fmt_pct(miss, 0)} misses, {vname(v)}")
+    rep.put("be.spread.over5", sum(1 for x in sps if x > 0.05))
 
 
 def be_table(sw, op):
@@ -460,7 +482,7 @@ def sec_smp2(rep):
     reps = sorted({r["rep"] for r in rows})
     rep.put("smp2.reps", len(reps))
     lines = []
-    for op in [o for o in OP_NAMES if pick(rows, op=op)]:
+    for op in [o for o in OP_NAMES if pick(rows, op=o)]:
         for lat in sorted({r["lat_us"] for r in rows}):
             for d in sorted({r["depth"] for r in rows if r["ring"]}):
                 for n in sorted({r["threads"] for r in rows
@@ -517,9 +539,10 @@ def be_plot(rep, sw, op):
 
 # --------------------------------------------------------------- warm
 
+SMALL = "symbols under 0.05% each"
 LAYERS = ["fio", "rawloop", "engine", "liburing", "libc",
           "syscall entry/exit", "io_uring core", "VFS/exportfs", "slab",
-          "filesystem", "other kernel", "idle"]
+          "filesystem", "other kernel", SMALL, "idle"]
 
 KERNEL_RULES = [
     ("idle", ("__cpuidle", "default_idle", "do_idle", "cpu_idle",
@@ -696,9 +719,12 @@ def sec_warm(rep):
                                 if l != "idle"})
         if not per_rep:
             continue
-        by_cell[(tool, v)] = {l: statistics.fmean(p.get(l, 0)
-                                                  for p in per_rep)
-                              for l in LAYERS if l != "idle"}
+        lay = {l: statistics.fmean(p.get(l, 0) for p in per_rep)
+               for l in LAYERS if l not in ("idle", SMALL)}
+        # perf's report leaves out symbols under --percent-limit: what the
+        # named layers do not account for of the measured total
+        lay[SMALL] = max(0.0, ns - sum(lay.values()))
+        by_cell[(tool, v)] = lay
         if len(per_rep) > 1:
             noise += [abs(per_rep[0].get(l, 0) - per_rep[1].get(l, 0))
                       for l in LAYERS if l != "idle"]
@@ -715,6 +741,10 @@ def sec_warm(rep):
         rep.put("table:warm.layers", table(["layer (instructions per open "
                                             "+ close)"] + heads, layer_rows))
         rep.put("warm.layers.noise.max", fmt_int(max(noise) if noise else 0))
+        for (t, v), lay in by_cell.items():
+            for l, x in lay.items():
+                key = re.sub(r"[^a-z0-9]+", "_", l.lower())
+                rep.put(f"warm.layers.{t}.{v}.{key}", fmt_int(x))
         warm_plot(rep, by_cell)
 
 
