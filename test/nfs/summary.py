@@ -146,7 +146,9 @@ def section(res):
         os.path.join(res, "capture", "client"), ["line"]))
     load = read_tsv(os.path.join(res, "host", "load.tsv"),
                     ["time", "what", "busy", "load"])
-    busiest = max(float(l["busy"]) for l in load)
+    # the replays' own load (the capture's is reported with the capture)
+    busiest = max(float(l["busy"]) for l in load
+                  if l["what"].startswith("replay"))
     host_rows = read_tsv(os.path.join(res, "host", "replay.tsv"), REPLAY_COLS)
     vm_path = os.path.join(res, "vm", "replay.tsv")
     vm_rows = read_tsv(vm_path, REPLAY_COLS) if os.path.exists(vm_path) else []
