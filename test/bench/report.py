@@ -389,6 +389,7 @@ def sec_breakeven(rep):
     for op in deep.ops:
         rep.put(f"table:be.{op}", be_table(deep, op))
         be_plot(rep, deep, op)
+        scaling_plot(rep, deep, op)
     sec_iowq(rep, deep)
     for fs, tag in sorted({(r["fs"], r.get("tag", "")) for r in rows}):
         if (fs, tag) == ("ext4", ""):
@@ -535,6 +536,39 @@ def be_plot(rep, sw, op):
              "set logscale x\nset logscale y\nset xlabel 'miss ratio (%)'\n"
              "set ylabel 'ops/s'\nset key bottom left font ',8'\nset grid\n"
              + "".join(plots) + "unset multiplot\n", dat)
+
+
+def scaling_plot(rep, sw, op):
+    """every operation a miss: ops/s against the requests in flight (ring
+    depth, pool size), with one thread times N as the ideal"""
+    dat = ""
+    for lat in sw.lats:
+        s1 = sw.get(lat, op, 1, ("sync", 1))
+        dat += f"# {sw.lat_label(lat)}\n"
+        for n in sorted(set(RINGS) | set(POOLS)):
+            r = sw.get(lat, op, 1, ("ring", n))
+            p = sw.get(lat, op, 1, ("sync", n))
+            dat += (f"{n} {r['ops_per_sec'] if r else 'NaN'} "
+                    f"{p['ops_per_sec'] if p else 'NaN'} "
+                    f"{s1['ops_per_sec'] * n}\n")
+        dat += "\n\n"
+    plots = []
+    for i, lat in enumerate(sw.lats):
+        plots.append(
+            f"set title '{OP_NAMES[op]}, all miss, read {sw.lat_label(lat)}'\n"
+            f"plot DATA index {i} using 1:2 with linespoints lw 2 lc rgb "
+            f"'#117733' title 'ring from 1 thread, depth N', "
+            f"DATA index {i} using 1:3 with linespoints lw 2 lc rgb "
+            f"'#d95f02' title 'N threads', "
+            f"DATA index {i} using 1:4 with lines dt 2 lc rgb 'black' "
+            f"title 'ideal: 1 thread x N'\n")
+    rep.plot(f"scaling-{op}", f"{OP_NAMES[op]}, every operation a miss: "
+             "ops/s against the requests in flight, with ideal scaling",
+             f"set multiplot layout 2,{(len(sw.lats) + 1) // 2}\n"
+             "set logscale x 2\nset logscale y\nset xlabel 'N (depth or "
+             "threads)'\nset ylabel 'ops/s'\nset key top left font ',8'\n"
+             "set grid\nset xrange [0.8:80]\nset xtics (1, 4, 16, 64)\n" +
+             "".join(plots) + "unset multiplot\n", dat)
 
 
 # --------------------------------------------------------------- warm
