@@ -339,9 +339,14 @@ def sec_breakeven(rep):
                    [d for d in devs if d["fs"] == fs and d.get("tag", "") == tag])
         spreads += [(sp, fs + (" " + tag if tag else ""), k)
                     for sp, k in sw.spreads]
+        name = fs + ("." + tag if tag else "")
         for lat in sw.lats:
-            rep.put(f"be.{fs}{'.' + tag if tag else ''}.lat.{lat}",
-                    sw.lat_label(lat))
+            rep.put(f"be.{name}.lat.{lat}", sw.lat_label(lat))
+        if (fs, tag) != ("ext4", ""):
+            # the other sweeps: a table each, below ext4's
+            rep.put(f"be.{name}.qcap", sw.qcap)
+            for op in sw.ops:
+                rep.put(f"table:be.{name}.{op}", be_table(sw, op))
     spread_stats(rep, spreads)
     rep.put("be.repeated", sum(1 for r in rows if r["rep"] == 2))
     rule_rows = []
@@ -391,17 +396,6 @@ def sec_breakeven(rep):
         be_plot(rep, deep, op)
         scaling_plot(rep, deep, op)
     sec_iowq(rep, deep)
-    for fs, tag in sorted({(r["fs"], r.get("tag", "")) for r in rows}):
-        if (fs, tag) == ("ext4", ""):
-            continue
-        sw = Sweep([r for r in rows if r["fs"] == fs and
-                    r.get("tag", "") == tag],
-                   [d for d in devs if d["fs"] == fs and
-                    d.get("tag", "") == tag])
-        name = fs + ("." + tag if tag else "")
-        rep.put(f"be.{name}.qcap", sw.qcap)
-        for op in sw.ops:
-            rep.put(f"table:be.{name}.{op}", be_table(sw, op))
 
 
 def spread_stats(rep, spreads):
