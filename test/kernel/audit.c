@@ -271,10 +271,8 @@ int main(int argc, char **argv)
 	fifo = kt_path("fifo");
 	if (mkfifo(fifo, 0600))
 		kt_fail("mkfifo: %s", strerror(errno));
-	fh = kt_fh_new(KT_MAX_HANDLE_SZ);
-	pfh = kt_fh_new(KT_MAX_HANDLE_SZ);
-	kt_expect_res("encode", kt_sys_encode(AT_FDCWD, file, fh, &mnt, 0), 0);
-	kt_expect_res("encode", kt_sys_encode(AT_FDCWD, fifo, pfh, &mnt, 0), 0);
+	fh = kt_fh_of(file, &mnt);
+	pfh = kt_fh_of(fifo, &mnt);
 	kt_run_child("audited requests", child);
 
 	free(fh);

@@ -573,6 +573,15 @@ static inline int kt_sys_encode(int dfd, const char *path,
 	return name_to_handle_at(dfd, path, fh, mnt, flags) ? -errno : 0;
 }
 
+/* A new handle of path (from the cwd) by the syscall, which must succeed. */
+static inline struct file_handle *kt_fh_of(const char *path, int *mnt)
+{
+	struct file_handle *fh = kt_fh_new(KT_MAX_HANDLE_SZ);
+
+	kt_expect_res("encode", kt_sys_encode(AT_FDCWD, path, fh, mnt, 0), 0);
+	return fh;
+}
+
 static inline int kt_sys_open(int mfd, struct file_handle *fh, int flags)
 {
 	int fd = open_by_handle_at(mfd, fh, flags);

@@ -71,14 +71,10 @@ int main(int argc, char **argv)
 	b = kt_mkfile("b", "file b");
 	c = kt_mkfile("c", "file c");
 	d = kt_mkfile("d", "file d");
-	afh = kt_fh_new(KT_MAX_HANDLE_SZ);
-	bfh = kt_fh_new(KT_MAX_HANDLE_SZ);
-	dfh = kt_fh_new(KT_MAX_HANDLE_SZ);
-	gone = kt_fh_new(KT_MAX_HANDLE_SZ);
-	kt_expect_res("encode", kt_sys_encode(AT_FDCWD, a, afh, &mnt, 0), 0);
-	kt_expect_res("encode", kt_sys_encode(AT_FDCWD, b, bfh, &mnt, 0), 0);
-	kt_expect_res("encode", kt_sys_encode(AT_FDCWD, c, gone, &mnt, 0), 0);
-	kt_expect_res("encode", kt_sys_encode(AT_FDCWD, d, dfh, &mnt, 0), 0);
+	afh = kt_fh_of(a, &mnt);
+	bfh = kt_fh_of(b, &mnt);
+	gone = kt_fh_of(c, &mnt);
+	dfh = kt_fh_of(d, &mnt);
 	if (unlink(c))
 		kt_fail("unlink: %s", strerror(errno));
 	if (io_uring_register_files(&ring, slots, 2))
